@@ -1,0 +1,1 @@
+"""The gateway process: settings, auth, request context, composition, HTTP app and CLI."""

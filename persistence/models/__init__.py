@@ -1,0 +1,53 @@
+"""All models, imported together so the metadata (and Alembic) sees every table."""
+
+from persistence.models.base import Base
+from persistence.models.catalog import (
+    PricingModel,
+    Provider,
+    Service,
+    ServicePricing,
+    ServiceStatus,
+    ServiceVersion,
+)
+from persistence.models.governance import (
+    ApprovalRequest,
+    ApprovalStatus,
+    AuditEntry,
+    ComplianceCheck,
+    Enforcement,
+    GovernanceEvent,
+    Policy,
+)
+from persistence.models.usage import (
+    ApiKey,
+    Consumer,
+    Plan,
+    PlanTier,
+    Subscription,
+    SubscriptionStatus,
+    UsageRecord,
+)
+
+__all__ = [
+    "ApiKey",
+    "ApprovalRequest",
+    "ApprovalStatus",
+    "AuditEntry",
+    "Base",
+    "ComplianceCheck",
+    "Consumer",
+    "Enforcement",
+    "GovernanceEvent",
+    "Plan",
+    "PlanTier",
+    "Policy",
+    "PricingModel",
+    "Provider",
+    "Service",
+    "ServicePricing",
+    "ServiceStatus",
+    "ServiceVersion",
+    "Subscription",
+    "SubscriptionStatus",
+    "UsageRecord",
+]

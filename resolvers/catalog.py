@@ -1,0 +1,243 @@
+"""Catalog reads: services and providers, paged with keyset cursors, and their loaders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import semver
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, exists, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
+
+from graph.errors import bad_input
+from persistence.models import Provider, Service, ServicePricing, ServiceStatus, ServiceVersion
+from resolvers.db import RequestDB
+from resolvers.pagination import PageArgs
+
+# What a catalog listing shows when the caller does not filter by status.
+LISTED_STATUSES = (ServiceStatus.ACTIVE, ServiceStatus.DEPRECATED)
+
+
+@dataclass(frozen=True)
+class ServiceFilter:
+    categories: tuple[str, ...] = ()
+    statuses: tuple[ServiceStatus, ...] = ()
+    provider_ids: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of rows plus how to count the whole result only if somebody asks."""
+
+    rows: list[T]
+    has_next: bool
+    has_previous: bool
+    count_statement: Select[Any] | None = field(default=None, repr=False)
+
+
+def _tags_any(db: RequestDB, tags: Sequence[str]) -> ColumnElement[bool]:
+    if db.session.bind is not None and db.session.bind.dialect.name == "postgresql":
+        return Service.tags.op("?|")(cast(list(tags), ARRAY(Text())))
+    each = func.json_each(Service.tags).table_valued("value")
+    return exists(select(1).select_from(each).where(each.c.value.in_(list(tags))))
+
+
+def _filter_clauses(db: RequestDB, flt: ServiceFilter) -> list[ColumnElement[bool]]:
+    statuses = flt.statuses or LISTED_STATUSES
+    clauses: list[ColumnElement[bool]] = [Service.status.in_([s.value for s in statuses])]
+    if flt.categories:
+        clauses.append(Service.category.in_(flt.categories))
+    if flt.provider_ids:
+        clauses.append(Service.provider_id.in_(flt.provider_ids))
+    if flt.tags:
+        clauses.append(_tags_any(db, flt.tags))
+    return clauses
+
+
+def _after_clause(after: tuple[Any, ...] | None) -> ColumnElement[bool] | None:
+    if after is None:
+        return None
+    if len(after) != 2 or not all(isinstance(part, str) for part in after):
+        raise bad_input("Invalid cursor.", field="after")
+    return tuple_(Service.name, Service.id) > tuple_(after[0], after[1])
+
+
+def service_cursor_key(service: Service) -> list[str]:
+    return [service.name, service.id]
+
+
+async def list_services(db: RequestDB, flt: ServiceFilter, page: PageArgs) -> Page[Service]:
+    clauses = _filter_clauses(db, flt)
+    after = _after_clause(page.after)
+    stmt = (
+        select(Service)
+        .where(and_(*clauses), *([after] if after is not None else []))
+        .order_by(Service.name, Service.id)
+        .limit(page.first + 1)
+    )
+    rows = list(await db.scalars(stmt)) if page.first else []
+    return Page(
+        rows=rows[: page.first],
+        has_next=len(rows) > page.first,
+        has_previous=page.after is not None,
+        count_statement=select(func.count()).select_from(Service).where(and_(*clauses)),
+    )
+
+
+async def list_providers(db: RequestDB, page: PageArgs) -> Page[Provider]:
+    stmt = select(Provider).order_by(Provider.name, Provider.id).limit(page.first + 1)
+    if page.after is not None:
+        if len(page.after) != 2:
+            raise bad_input("Invalid cursor.", field="after")
+        stmt = stmt.where(tuple_(Provider.name, Provider.id) > tuple_(*page.after))
+    rows = list(await db.scalars(stmt)) if page.first else []
+    return Page(
+        rows=rows[: page.first],
+        has_next=len(rows) > page.first,
+        has_previous=page.after is not None,
+        count_statement=select(func.count()).select_from(Provider),
+    )
+
+
+async def count(db: RequestDB, statement: Select[Any]) -> int:
+    return int(await db.scalar(statement) or 0)
+
+
+# --- batch functions behind the DataLoaders (one statement per batch) ---------------------
+
+
+async def services_by_id(db: RequestDB, ids: Sequence[str]) -> list[Service | None]:
+    rows = await db.scalars(select(Service).where(Service.id.in_(set(ids))))
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def services_by_slug(db: RequestDB, slugs: Sequence[str]) -> list[Service | None]:
+    rows = await db.scalars(select(Service).where(Service.slug.in_(set(slugs))))
+    by_slug = {row.slug: row for row in rows}
+    return [by_slug.get(s) for s in slugs]
+
+
+async def providers_by_id(db: RequestDB, ids: Sequence[str]) -> list[Provider | None]:
+    rows = await db.scalars(select(Provider).where(Provider.id.in_(set(ids))))
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def providers_by_slug(db: RequestDB, slugs: Sequence[str]) -> list[Provider | None]:
+    rows = await db.scalars(select(Provider).where(Provider.slug.in_(set(slugs))))
+    by_slug = {row.slug: row for row in rows}
+    return [by_slug.get(s) for s in slugs]
+
+
+def semver_key(version: str) -> semver.Version:
+    try:
+        return semver.Version.parse(version)
+    except ValueError:
+        return semver.Version(0)
+
+
+async def versions_by_service(
+    db: RequestDB, service_ids: Sequence[str]
+) -> list[list[ServiceVersion]]:
+    rows = await db.scalars(
+        select(ServiceVersion).where(ServiceVersion.service_id.in_(set(service_ids)))
+    )
+    grouped: dict[str, list[ServiceVersion]] = defaultdict(list)
+    for row in rows:
+        grouped[row.service_id].append(row)
+    for versions in grouped.values():
+        versions.sort(key=lambda v: semver_key(v.version), reverse=True)
+    return [grouped.get(i, []) for i in service_ids]
+
+
+async def pricing_by_service(
+    db: RequestDB, service_ids: Sequence[str]
+) -> list[ServicePricing | None]:
+    rows = await db.scalars(
+        select(ServicePricing)
+        .where(ServicePricing.service_id.in_(set(service_ids)))
+        .order_by(ServicePricing.effective_from)
+    )
+    latest = {row.service_id: row for row in rows}  # later rows overwrite earlier ones
+    return [latest.get(i) for i in service_ids]
+
+
+ProviderServicesKey = tuple[str, int, tuple[Any, ...] | None]
+
+
+async def services_page_by_provider(
+    db: RequestDB, keys: Sequence[ProviderServicesKey]
+) -> list[Page[Service]]:
+    """``Provider.services(first, after)`` for many providers: one statement per (first, after).
+
+    A window function numbers each provider's services, so a single query returns the first
+    ``first + 1`` rows of every provider at once.
+    """
+    groups: dict[tuple[int, tuple[Any, ...] | None], set[str]] = defaultdict(set)
+    for provider_id, first, after in keys:
+        groups[(first, after)].add(provider_id)
+    results: dict[ProviderServicesKey, Page[Service]] = {}
+    for (first, after), provider_ids in groups.items():
+        clauses = _filter_clauses(db, ServiceFilter(provider_ids=tuple(provider_ids)))
+        after_clause = _after_clause(after)
+        if after_clause is not None:
+            clauses.append(after_clause)
+        numbered = (
+            select(
+                Service,
+                func.row_number()
+                .over(partition_by=Service.provider_id, order_by=(Service.name, Service.id))
+                .label("rn"),
+            )
+            .where(and_(*clauses))
+            .subquery()
+        )
+        service_alias = aliased(Service, numbered)
+        rows = await db.scalars(
+            select(service_alias)
+            .where(numbered.c.rn <= first + 1)
+            .order_by(numbered.c.provider_id, numbered.c.rn)
+        )
+        by_provider: dict[str, list[Service]] = defaultdict(list)
+        for row in rows:
+            by_provider[row.provider_id].append(row)
+        for provider_id in provider_ids:
+            found = by_provider.get(provider_id, [])
+            results[(provider_id, first, after)] = Page(
+                rows=found[:first], has_next=len(found) > first, has_previous=after is not None
+            )
+    return [results[key] for key in keys]
+
+
+async def service_counts_by_provider(db: RequestDB, provider_ids: Sequence[str]) -> list[int]:
+    clauses = _filter_clauses(db, ServiceFilter(provider_ids=tuple(provider_ids)))
+    result = await db.execute(
+        select(Service.provider_id, func.count()).where(*clauses).group_by(Service.provider_id)
+    )
+    counts = {provider_id: n for provider_id, n in result.all()}
+    return [int(counts.get(i, 0)) for i in provider_ids]
+
+
+# The catalog's category list: a published service must use one of these.
+CATEGORIES = (
+    "text-generation",
+    "chat",
+    "embeddings",
+    "moderation",
+    "translation",
+    "speech-to-text",
+    "text-to-speech",
+    "vision",
+    "image-generation",
+    "code",
+    "summarization",
+    "reranking",
+)

@@ -1,0 +1,69 @@
+"""The per-request DataLoaders. Every field that loads related data goes through one of these,
+so a query's statement count does not grow with the size of the lists it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from persistence.models import (
+    ComplianceCheck,
+    Consumer,
+    Provider,
+    Service,
+    ServicePricing,
+    ServiceVersion,
+)
+from resolvers import catalog, governance, search, usage
+from resolvers.catalog import Page, ProviderServicesKey
+from resolvers.db import RequestDB
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _loader(
+    db: RequestDB, fn: Callable[[RequestDB, Sequence[K]], Awaitable[Sequence[V]]]
+) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> Sequence[V]:
+        return await fn(db, keys)
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass
+class Loaders:
+    service_by_id: DataLoader[str, Service | None]
+    service_by_slug: DataLoader[str, Service | None]
+    provider_by_id: DataLoader[str, Provider | None]
+    provider_by_slug: DataLoader[str, Provider | None]
+    versions_by_service: DataLoader[str, list[ServiceVersion]]
+    pricing_by_service: DataLoader[str, ServicePricing | None]
+    services_page_by_provider: DataLoader[ProviderServicesKey, Page[Service]]
+    service_count_by_provider: DataLoader[str, int]
+    compliance_by_service: DataLoader[str, ComplianceCheck | None]
+    usage_totals_by_service: DataLoader[usage.UsageStatsKey, usage.UsageTotals]
+    similar_services: DataLoader[search.SimilarKey, list[str]]
+    consumer_by_id: DataLoader[str, Consumer | None]
+    consumer_by_subject: DataLoader[str, Consumer | None]
+
+    @classmethod
+    def create(cls, db: RequestDB) -> Loaders:
+        return cls(
+            service_by_id=_loader(db, catalog.services_by_id),
+            service_by_slug=_loader(db, catalog.services_by_slug),
+            provider_by_id=_loader(db, catalog.providers_by_id),
+            provider_by_slug=_loader(db, catalog.providers_by_slug),
+            versions_by_service=_loader(db, catalog.versions_by_service),
+            pricing_by_service=_loader(db, catalog.pricing_by_service),
+            services_page_by_provider=_loader(db, catalog.services_page_by_provider),
+            service_count_by_provider=_loader(db, catalog.service_counts_by_provider),
+            compliance_by_service=_loader(db, governance.latest_compliance_by_service),
+            usage_totals_by_service=_loader(db, usage.usage_totals_by_service),
+            similar_services=_loader(db, search.similar_services),
+            consumer_by_id=_loader(db, usage.consumers_by_id),
+            consumer_by_subject=_loader(db, usage.consumers_by_subject),
+        )

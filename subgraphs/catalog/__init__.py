@@ -1,0 +1,1 @@
+"""Catalog subgraph: owns the Service and Provider entities."""

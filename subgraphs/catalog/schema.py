@@ -1,0 +1,12 @@
+"""The catalog subgraph's own Federation v2 schema."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graph.composition import Subgraph
+from subgraphs.catalog.queries import Query
+from subgraphs.catalog.types import Provider, Service
+
+schema = strawberry.federation.Schema(query=Query, types=[Service, Provider])
+subgraph = Subgraph("catalog", schema, {"Service": Service.load, "Provider": Provider.load})

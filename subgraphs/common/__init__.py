@@ -1,0 +1,1 @@
+"""Value types shared by several subgraphs (identical in each, as federation requires)."""

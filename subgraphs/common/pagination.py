@@ -1,0 +1,13 @@
+"""Relay connection building blocks."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None

@@ -1,0 +1,1 @@
+"""Governance subgraph: policies, compliance, approvals, audit; adds Service.compliance."""

@@ -1,0 +1,1 @@
+"""Search subgraph: discovery over the catalog; contributes ranking fields to Service."""

@@ -1,0 +1,1 @@
+"""Usage subgraph: consumers, plans, keys, metering; contributes usageStats to Service."""

@@ -1,0 +1,22 @@
+"""The usage subgraph's own Federation v2 schema."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graph.composition import Subgraph
+from graph.context import GatewayInfo
+from subgraphs.usage.types import Consumer, Service
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in consumer, or null when the caller is none.")
+    async def me(self, info: GatewayInfo) -> Consumer | None:
+        principal = info.context.require_principal()
+        row = await info.context.loaders.consumer_by_subject.load(principal.subject)
+        return Consumer.from_model(row) if row else None
+
+
+schema = strawberry.federation.Schema(query=Query, types=[Service, Consumer])
+subgraph = Subgraph("usage", schema, {"Consumer": Consumer.load})
