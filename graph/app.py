@@ -43,7 +43,7 @@ async def _context(connection: HTTPConnection) -> AsyncIterator[GatewayContext]:
         yield GatewayContext(
             settings=runtime.settings,
             db=db,
-            loaders=Loaders.create(db),
+            loaders=Loaders.create(db, batching=runtime.settings.dataloader_batching),
             principal=_principal(connection, runtime.settings),
             request_id=getattr(connection.state, "request_id", None) or str(uuid.uuid4()),
         )

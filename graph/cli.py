@@ -80,9 +80,8 @@ def _migrate(settings: Settings) -> int:
 
 
 def _seed(settings: Settings) -> int:
-    from persistence.seed import seed_demo
-
     from persistence.database import create_engine, create_session_factory
+    from persistence.seed import seed_demo
 
     async def run() -> str:
         engine = create_engine(settings.effective_database_url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,9 +55,50 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
     jwt_roles_claim: str = "roles"
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=600)
+    jwks_cache_seconds: int = Field(default=600, ge=0)
+    jwks_min_refresh_seconds: float = Field(default=30.0, ge=0)
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # Hardened GraphQL surface (see docs/security.md).
+    graphql_max_depth: int = Field(default=10, ge=1)
+    graphql_max_aliases: int = Field(default=30, ge=0)
+    graphql_max_tokens: int = Field(default=2000, ge=1)
+    graphql_max_root_fields: int = Field(default=20, ge=1)
+    graphql_max_cost: int = Field(default=5000, ge=1)
+    graphql_default_list_size: int = Field(default=20, ge=1)
+    graphql_max_batch: int = Field(default=0, ge=0, description="0 = batching off")
+    graphql_max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    apq_ttl_seconds: int = Field(default=86_400, ge=1)
+    trusted_documents: Path | None = None
+    subgraph_secret: str | None = None
+    cors_allow_origins: list[str] = Field(default_factory=list)
 
     allow_private_upstreams: bool = False
-    max_page_size: int = Field(default=100, ge=1, le=1000)
+
+    # Usage / metered passthrough (see docs/usage.md).
+    api_key_pepper: str = Field(
+        default="marketplace-dev-pepper-not-for-production-use",
+        description="server secret keyed into the HMAC-SHA256 of every API key",
+    )
+    plan_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='per-tier limit overrides, e.g. {"FREE": {"requests_per_second": 2}}',
+    )
+    rate_limit_fail_open: bool = True
+    upstream_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    upstream_read_timeout_seconds: float = Field(default=60.0, gt=0)
+    upstream_max_connections: int = Field(default=200, ge=1)
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1)
+    circuit_breaker_failures: int = Field(default=5, ge=1)
+    circuit_breaker_reset_seconds: float = Field(default=10.0, gt=0)
+    usage_flush_size: int = Field(default=200, ge=1)
+    usage_flush_interval_seconds: float = Field(default=0.5, gt=0)
+    usage_buffer_max: int = Field(default=10_000, ge=1)
+    usage_topic: str = "marketplace.usage.v1"
+    usage_relay_interval_seconds: float = Field(default=0.5, gt=0)
+    # Off only to measure the naive one-query-per-parent baseline (bench/catalog_loaders.py).
+    dataloader_batching: bool = True
     log_level: str = "INFO"
 
     @field_validator("database_url")

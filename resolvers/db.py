@@ -8,7 +8,8 @@ lock: the batching already keeps the statement count flat, the lock only orders 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Select
@@ -34,3 +35,16 @@ class RequestDB:
     async def scalar(self, statement: Any) -> Any:
         async with self.lock:
             return await self.session.scalar(statement)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction: commits on success, rolls everything back on any error.
+
+        The lock is held throughout, so inside the block use the yielded session directly,
+        not the DataLoaders (they would wait for the lock).
+        """
+        async with self.lock:
+            if self.session.in_transaction():
+                await self.session.commit()  # close the read transaction autobegun earlier
+            async with self.session.begin():
+                yield self.session

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -25,13 +25,18 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def _loader(
-    db: RequestDB, fn: Callable[[RequestDB, Sequence[K]], Awaitable[Sequence[V]]]
+def _make_loader(
+    db: RequestDB,
+    fn: Callable[[RequestDB, Sequence[K]], Awaitable[Sequence[V]]],
+    batching: bool = True,
 ) -> DataLoader[K, V]:
     async def load(keys: list[K]) -> Sequence[V]:
         return await fn(db, keys)
 
-    return DataLoader(load_fn=load)
+    if batching:
+        return DataLoader(load_fn=load)
+    # The naive baseline: one statement per parent, nothing cached (benchmarks only).
+    return DataLoader(load_fn=load, max_batch_size=1, cache=False)
 
 
 @dataclass
@@ -51,19 +56,22 @@ class Loaders:
     consumer_by_subject: DataLoader[str, Consumer | None]
 
     @classmethod
-    def create(cls, db: RequestDB) -> Loaders:
+    def create(cls, db: RequestDB, *, batching: bool = True) -> Loaders:
+        def _loader(fn: Any) -> Any:
+            return _make_loader(db, fn, batching)
+
         return cls(
-            service_by_id=_loader(db, catalog.services_by_id),
-            service_by_slug=_loader(db, catalog.services_by_slug),
-            provider_by_id=_loader(db, catalog.providers_by_id),
-            provider_by_slug=_loader(db, catalog.providers_by_slug),
-            versions_by_service=_loader(db, catalog.versions_by_service),
-            pricing_by_service=_loader(db, catalog.pricing_by_service),
-            services_page_by_provider=_loader(db, catalog.services_page_by_provider),
-            service_count_by_provider=_loader(db, catalog.service_counts_by_provider),
-            compliance_by_service=_loader(db, governance.latest_compliance_by_service),
-            usage_totals_by_service=_loader(db, usage.usage_totals_by_service),
-            similar_services=_loader(db, search.similar_services),
-            consumer_by_id=_loader(db, usage.consumers_by_id),
-            consumer_by_subject=_loader(db, usage.consumers_by_subject),
+            service_by_id=_loader(catalog.services_by_id),
+            service_by_slug=_loader(catalog.services_by_slug),
+            provider_by_id=_loader(catalog.providers_by_id),
+            provider_by_slug=_loader(catalog.providers_by_slug),
+            versions_by_service=_loader(catalog.versions_by_service),
+            pricing_by_service=_loader(catalog.pricing_by_service),
+            services_page_by_provider=_loader(catalog.services_page_by_provider),
+            service_count_by_provider=_loader(catalog.service_counts_by_provider),
+            compliance_by_service=_loader(governance.latest_compliance_by_service),
+            usage_totals_by_service=_loader(usage.usage_totals_by_service),
+            similar_services=_loader(search.similar_services),
+            consumer_by_id=_loader(usage.consumers_by_id),
+            consumer_by_subject=_loader(usage.consumers_by_subject),
         )

@@ -15,8 +15,10 @@ from tests.conftest import ROOT
 async def test_health_and_readiness(client: httpx.AsyncClient):
     assert (await client.get("/health")).json() == {"status": "ok"}
     ready = await client.get("/health/ready")
-    assert ready.status_code == 200
-    assert ready.json()["backends"]["database"]["status"] == "up"
+    backends = ready.json()["backends"]
+    assert backends["database"]["status"] == "up"
+    all_up = all(b["status"] == "up" for b in backends.values())
+    assert ready.status_code == (200 if all_up else 503)
 
 
 async def test_graphiql_is_served_to_browsers(client: httpx.AsyncClient):

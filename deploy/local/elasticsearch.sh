@@ -126,7 +126,7 @@ cmd_up() {
   # and hs_err files relative to the working directory.  The launcher stays in
   # the foreground of this background job and forwards the server's console
   # to the log; -p makes the server write its own pid.
-  (cd "$ES_NODE_HOME/logs" && exec nohup env HOME="$ES_NODE_HOME" \
+  (cd "$ES_NODE_HOME/logs" && close_inherited_fds && exec nohup env HOME="$ES_NODE_HOME" \
     ES_JAVA_HOME="$ES_JAVA_HOME" ES_PATH_CONF="$ES_CONF" \
     ES_TMPDIR="$ES_NODE_HOME/tmp" ES_JAVA_OPTS="" \
     "${as_es[@]}" "$ES_DIST/bin/elasticsearch" -p "$ES_PIDFILE" \

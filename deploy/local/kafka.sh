@@ -131,7 +131,7 @@ cmd_up() {
     -Dlog4j2.configurationFile="$KAFKA_LOG4J")
   # nohup + &: the broker outlives this script; $! is the JVM itself (nohup
   # execs it), so the pid file points at the broker.
-  (cd "$KAFKA_HOME" && exec nohup "$KAFKA_JAVA" "${opts[@]}" -cp "$KAFKA_LIBS/*" \
+  (cd "$KAFKA_HOME" && close_inherited_fds && exec nohup "$KAFKA_JAVA" "${opts[@]}" -cp "$KAFKA_LIBS/*" \
     kafka.Kafka "$KAFKA_PROPS" >>"$KAFKA_LOG" 2>&1 </dev/null) &
   pid=$!
   printf '%s\n' "$pid" >"$KAFKA_PIDFILE"

@@ -125,6 +125,18 @@ rotate_log() {
   : >"$1"
 }
 
+# close_inherited_fds: in the subshell that starts a server, close every fd
+# above 2.  Otherwise the server keeps, for its whole life, copies of pipes the
+# caller had open (a CI runner's output pipe, say), and whoever reads that
+# pipe waits for an end of file that never comes.
+close_inherited_fds() {
+  local fd n
+  for fd in /proc/self/fd/*; do
+    n=${fd##*/}
+    if ((n > 2)); then eval "exec $n>&-"; fi
+  done
+}
+
 # ensure_user NAME: an unprivileged system account for servers that refuse
 # to run as root.
 ensure_user() {

@@ -127,7 +127,8 @@ cmd_up() {
   touch "$PG_LOG"
   chown "$PG_OS_USER" "$PG_LOG"
   # pg_ctl -w watches the postmaster, so a failed start is reported at once.
-  if ! pg pg_ctl start -w -t "$PG_READY_TIMEOUT" -s -D "$PG_DATA" -l "$PG_LOG" >/dev/null; then
+  if ! (close_inherited_fds && pg pg_ctl start -w -t "$PG_READY_TIMEOUT" -s \
+    -D "$PG_DATA" -l "$PG_LOG" </dev/null >/dev/null); then
     cmd_down >/dev/null 2>&1 || true
     fail "PostgreSQL did not start (exited, or not ready in $PG_READY_TIMEOUT s); see $PG_LOG"
   fi

@@ -56,7 +56,7 @@ cmd_up() {
   # In the background rather than `daemonize yes`, so that $! is the server
   # and a start-up failure is noticed at once, not at the timeout.  It logs to
   # its logfile; stdout only carries what comes before the config is read.
-  nohup redis-server "$REDIS_CONF" >>"$REDIS_LOG" 2>&1 </dev/null &
+  (close_inherited_fds && exec nohup redis-server "$REDIS_CONF" >>"$REDIS_LOG" 2>&1 </dev/null) &
   pid=$!
   printf '%s\n' "$pid" >"$REDIS_PIDFILE"
   wait_ready Redis "$REDIS_READY_TIMEOUT" "$REDIS_LOG" "$pid" ready || {

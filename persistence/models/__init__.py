@@ -23,8 +23,10 @@ from persistence.models.usage import (
     Consumer,
     Plan,
     PlanTier,
+    QuotaCounter,
     Subscription,
     SubscriptionStatus,
+    UsageOutbox,
     UsageRecord,
 )
 
@@ -42,6 +44,7 @@ __all__ = [
     "PlanTier",
     "Policy",
     "PricingModel",
+    "QuotaCounter",
     "Provider",
     "Service",
     "ServicePricing",
@@ -49,5 +52,6 @@ __all__ = [
     "ServiceVersion",
     "Subscription",
     "SubscriptionStatus",
+    "UsageOutbox",
     "UsageRecord",
 ]

@@ -6,6 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from typing import Any
+
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -97,3 +99,27 @@ class UsageRecord(Base):
     bytes_in: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_out: Mapped[int] = mapped_column(BigInteger, default=0)
     estimated: Mapped[bool] = mapped_column(default=False)
+
+
+class UsageOutbox(Base):
+    """A usage event waiting to be published to Kafka; written with its usage record."""
+
+    __tablename__ = "usage_outbox"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the usage record's id
+    service_id: Mapped[str] = mapped_column(String(36))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QuotaCounter(Base):
+    """Reserved-then-settled consumption of one subscription in one calendar month (UTC)."""
+
+    __tablename__ = "quota_counters"
+
+    subscription_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # "YYYY-MM"
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    spend: Mapped[Decimal] = mapped_column(default=Decimal(0))

@@ -48,6 +48,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_audit_log_actor"), ["actor"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_occurred_at"), ["occurred_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_target_id"), ["target_id"], unique=False)
+    _create_audit_log_guards()
 
     op.create_table(
         "consumers",
@@ -167,6 +168,32 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_usage_records_service_time", ["service_id", "occurred_at"], unique=False
         )
+
+    op.create_table(
+        "usage_outbox",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("service_id", sa.String(length=36), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_outbox")),
+    )
+    with op.batch_alter_table("usage_outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_usage_outbox_created_at"), ["created_at"], unique=False)
+
+    op.create_table(
+        "quota_counters",
+        sa.Column("subscription_id", sa.String(length=36), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("requests", sa.BigInteger(), nullable=False),
+        sa.Column("tokens", sa.BigInteger(), nullable=False),
+        sa.Column("spend", sa.Numeric(precision=18, scale=8), nullable=False),
+        sa.PrimaryKeyConstraint("subscription_id", "period", name=op.f("pk_quota_counters")),
+    )
 
     op.create_table(
         "api_keys",
@@ -359,6 +386,40 @@ def _create_postgres_indexes() -> None:
     op.execute("CREATE INDEX ix_policies_rules_gin ON policies USING gin (rules jsonb_path_ops)")
 
 
+# The audit log is append-only: UPDATE and DELETE are refused by the database itself.
+# (TRUNCATE, a table owner's maintenance operation, is not a row change and stays possible.)
+AUDIT_LOG_GUARDS_SQLITE = (
+    """CREATE TRIGGER audit_log_refuse_update BEFORE UPDATE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER audit_log_refuse_delete BEFORE DELETE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END""",
+)
+AUDIT_LOG_GUARDS_POSTGRES = (
+    """CREATE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
+           USING ERRCODE = 'insufficient_privilege';
+       END $$""",
+    """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+       FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change()""",
+)
+
+
+def _create_audit_log_guards() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for statement in AUDIT_LOG_GUARDS_POSTGRES if postgres else AUDIT_LOG_GUARDS_SQLITE:
+        op.execute(statement)
+
+
+def _drop_audit_log_guards() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+        op.execute("DROP FUNCTION IF EXISTS audit_log_refuse_change()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_log_refuse_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_log_refuse_delete")
+
+
 def downgrade() -> None:
 
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
@@ -395,6 +456,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_keys_consumer_id"))
 
     op.drop_table("api_keys")
+    op.drop_table("quota_counters")
+    with op.batch_alter_table("usage_outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_usage_outbox_created_at"))
+
+    op.drop_table("usage_outbox")
     with op.batch_alter_table("usage_records", schema=None) as batch_op:
         batch_op.drop_index("ix_usage_records_service_time")
         batch_op.drop_index(batch_op.f("ix_usage_records_consumer_id"))
@@ -419,4 +485,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_log_actor"))
         batch_op.drop_index(batch_op.f("ix_audit_log_action"))
 
+    _drop_audit_log_guards()
     op.drop_table("audit_log")

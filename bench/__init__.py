@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench/<scenario>.py`` has ``main() -> dict`` and is run by ``bench.run``."""

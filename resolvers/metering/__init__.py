@@ -1,0 +1,1 @@
+"""Metering: rate limiters, quota and budget reservations, and the durable usage writer."""
