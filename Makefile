@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SEEDED := .data/.seeded
 PYTEST_ARGS ?=
 
-.PHONY: install run test services services-down services-status lint format bench schema clean
+.PHONY: install node-deps run test services services-down services-status lint format bench schema supergraph schema-check clean
 
 install: $(STAMP)
 
@@ -34,7 +34,7 @@ services-status:
 	bash deploy/local/services.sh status
 
 # The whole suite, against real PostgreSQL, Redis, Kafka and Elasticsearch started here.
-test: install services
+test: install node-deps services
 	set -a && . deploy/local/services.env && set +a && $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
@@ -48,6 +48,20 @@ format: install
 
 schema: install
 	$(BIN)/marketplace-gateway schema > schema.graphql
+
+# Apollo composition and Apollo Gateway (deploy/federation), pinned by its package-lock.json.
+NODE_DEPS := deploy/federation/node_modules/.package-lock.json
+
+node-deps: $(NODE_DEPS)
+
+$(NODE_DEPS): deploy/federation/package-lock.json
+	npm ci --no-audit --no-fund --prefix deploy/federation
+
+supergraph: install node-deps
+	$(BIN)/python deploy/federation/subgraph_sdls.py | node deploy/federation/compose.mjs --out deploy/supergraph.graphql
+
+schema-check: install
+	$(BIN)/python deploy/schema_evolution.py
 
 bench: install
 	$(BIN)/python -m bench.run

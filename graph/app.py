@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -12,28 +13,23 @@ from strawberry import Schema
 from strawberry.fastapi import GraphQLRouter
 
 from graph import health
-from graph.auth import AuthError, Principal, bearer_token, decode_token
 from graph.context import GatewayContext
+from graph.hardening import install as install_extensions
+from graph.http_surface import HardenedGraphQLRouter
+from graph.passthrough.router import router as passthrough_router
+from graph.passthrough.state import PassthroughState
 from graph.runtime import Runtime
 from graph.schema import composed_schema
+from graph.security import SecurityState, authenticate, install_http_security
 from graph.settings import Settings, get_settings
+from graph.telemetry import setup_telemetry
+from persistence.search.indexer import SearchIndexer
 from resolvers.db import RequestDB
 from resolvers.loaders import Loaders
+from resolvers.recheck import run_periodic_recheck
 from subgraphs.registry import BY_NAME, SUBGRAPHS
 
 REQUEST_ID_HEADER = "X-Request-ID"
-
-
-def _principal(connection: HTTPConnection, settings: Settings) -> Principal | None:
-    token = bearer_token(connection.headers.get("authorization"))
-    if token is None:
-        return None
-    try:
-        return decode_token(token, settings)
-    except AuthError:
-        # An invalid token is treated as anonymous; fields that need a caller then answer
-        # UNAUTHENTICATED, which is what the client must fix.
-        return None
 
 
 async def _context(connection: HTTPConnection) -> AsyncIterator[GatewayContext]:
@@ -44,14 +40,16 @@ async def _context(connection: HTTPConnection) -> AsyncIterator[GatewayContext]:
             settings=runtime.settings,
             db=db,
             loaders=Loaders.create(db, batching=runtime.settings.dataloader_batching),
-            principal=_principal(connection, runtime.settings),
+            principal=await authenticate(connection),
             request_id=getattr(connection.state, "request_id", None) or str(uuid.uuid4()),
+            search=runtime.search,
         )
 
 
 def _router(schema: Schema, settings: Settings) -> GraphQLRouter[GatewayContext, None]:
-    return GraphQLRouter(
-        schema,
+    return HardenedGraphQLRouter(
+        install_extensions(schema),
+        settings=settings,
         context_getter=_context,
         graphql_ide=None if settings.is_production else "graphiql",
     )
@@ -63,9 +61,25 @@ def _base_app(settings: Settings, title: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.create(settings)
         app.state.runtime = runtime
+        security = SecurityState.create(settings)
+        security.attach(app)
+        await runtime.governance.start()
+        indexer = SearchIndexer(
+            runtime.session_factory,
+            runtime.search,
+            poll_seconds=settings.search_index_poll_seconds,
+            refresh_seconds=settings.search_signals_refresh_seconds,
+        )
+        indexer.start()
+        app.state.passthrough = PassthroughState.start(runtime)
+        recheck = asyncio.create_task(run_periodic_recheck(runtime), name="governance-recheck")
         try:
             yield
         finally:
+            recheck.cancel()
+            await indexer.stop()
+            await app.state.passthrough.stop()  # flushes buffered usage before exit
+            await security.close()
             await runtime.close()
 
     app = FastAPI(
@@ -86,6 +100,7 @@ def _base_app(settings: Settings, title: str) -> FastAPI:
         return response
 
     app.include_router(health.router)
+    setup_telemetry(app, settings)
     return app
 
 
@@ -93,7 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The composed gateway: ``/graphql`` plus every subgraph at ``/subgraphs/{name}/graphql``."""
     settings = settings or get_settings()
     app = _base_app(settings, "LLM Marketplace Gateway")
+    install_http_security(
+        app, settings, graphql_prefixes=("/graphql",), subgraph_prefixes=("/subgraphs/",)
+    )
     app.include_router(_router(composed_schema(), settings), prefix="/graphql")
+    app.include_router(passthrough_router)
     for subgraph in SUBGRAPHS:
         app.include_router(
             _router(subgraph.schema, settings), prefix=f"/subgraphs/{subgraph.name}/graphql"
@@ -105,5 +124,6 @@ def create_subgraph_app(name: str, settings: Settings | None = None) -> FastAPI:
     """One subgraph alone, as a Federation v2 router expects it, at ``/graphql``."""
     settings = settings or get_settings()
     app = _base_app(settings, f"LLM Marketplace Gateway: {name} subgraph")
+    install_http_security(app, settings, graphql_prefixes=(), subgraph_prefixes=("/graphql",))
     app.include_router(_router(BY_NAME[name].schema, settings), prefix="/graphql")
     return app

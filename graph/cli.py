@@ -40,6 +40,18 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
 
     commands.add_parser("schema", help="print the composed SDL")
+
+    api_key = commands.add_parser("api-key", help="manage consumers' API keys")
+    api_key_commands = api_key.add_subparsers(dest="api_key_command", required=True)
+    create_key = api_key_commands.add_parser("create", help="print a new API key once")
+    create_key.add_argument("--consumer", required=True, help="consumer id or JWT subject")
+    create_key.add_argument("--name", required=True, help="a name to tell the key apart")
+
+    search = commands.add_parser("search", help="search index maintenance")
+    search_commands = search.add_subparsers(dest="search_command", required=True)
+    search_commands.add_parser(
+        "reindex", help="rebuild the search index(es) from the database, with progress"
+    )
     return parser
 
 
@@ -53,6 +65,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        log_config=None,  # the gateway's JSON logging (graph.telemetry.logging)
+        access_log=False,  # replaced by one structured access line per request
     )
     return 0
 
@@ -67,6 +81,8 @@ def _serve_subgraph(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # the gateway's JSON logging (graph.telemetry.logging)
+        access_log=False,  # replaced by one structured access line per request
     )
     return 0
 
@@ -108,6 +124,18 @@ def _schema() -> int:
     return 0
 
 
+def _create_api_key(settings: Settings, args: argparse.Namespace) -> int:
+    from resolvers.usage_cli import create_api_key_for
+
+    try:
+        secret = asyncio.run(create_api_key_for(settings, args.consumer, args.name))
+    except LookupError as exc:
+        print(f"marketplace-gateway: {exc}", file=sys.stderr)
+        return 1
+    print(secret)
+    return 0
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -134,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token(settings, args)
         case "schema":
             return _schema()
+        case "api-key":
+            return _create_api_key(settings, args)
+        case "search":
+            from persistence.search.cli import reindex
+
+            return reindex(settings)
     return 1  # unreachable: argparse enforces the command
 
 

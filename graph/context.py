@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from graph.auth import Principal, require_principal, require_role
 from graph.settings import Settings
+from persistence.search.indexes import SearchIndexes
 from resolvers.db import RequestDB
 from resolvers.loaders import Loaders
 
@@ -22,6 +23,8 @@ class GatewayContext(BaseContext):
     principal: Principal | None
     request_id: str
     extras: dict[str, Any] = field(default_factory=dict)
+    # The process's search indexes (``Runtime.search``); None only in contexts without one.
+    search: SearchIndexes | None = None
 
     def __post_init__(self) -> None:
         super().__init__()

@@ -47,15 +47,17 @@ async def _check_kafka(runtime: Runtime) -> None:
 
 
 async def _check_elasticsearch(runtime: Runtime) -> None:
-    from elasticsearch import AsyncElasticsearch
+    # Plain HTTP rather than the Elasticsearch client: the client refuses a server of another
+    # major version before asking anything, while ``_cluster/health`` answers on every version.
+    import httpx
 
-    client = AsyncElasticsearch(runtime.settings.elasticsearch_url, request_timeout=2.5)
-    try:
-        health = await client.cluster.health()
-        if health["status"] == "red":
-            raise RuntimeError("cluster status is red")
-    finally:
-        await client.close()
+    url = f"{(runtime.settings.elasticsearch_url or '').rstrip('/')}/_cluster/health"
+    async with httpx.AsyncClient(timeout=2.5) as client:
+        response = await client.get(url)
+    response.raise_for_status()
+    status = response.json().get("status")
+    if status == "red":
+        raise RuntimeError("cluster status is red")
 
 
 def configured_checks(runtime: Runtime) -> dict[str, Callable[[Runtime], Awaitable[None]]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     kafka_bootstrap_servers: str | None = None
     elasticsearch_url: str | None = None
+    elasticsearch_index: str = Field(
+        default="marketplace-services",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,100}$",
+        description="alias searched on Elasticsearch; each rebuild makes a new index behind it",
+    )
+    # Search ranking: relative weights of the four factors (normalised to sum to 1).
+    search_weight_relevance: float = Field(default=0.4, ge=0)
+    search_weight_popularity: float = Field(default=0.2, ge=0)
+    search_weight_performance: float = Field(default=0.2, ge=0)
+    search_weight_compliance: float = Field(default=0.2, ge=0)
+    search_index_poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    search_signals_refresh_seconds: float = Field(default=300, gt=0)
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithm: str = "HS256"
@@ -66,6 +78,8 @@ class Settings(BaseSettings):
     graphql_max_root_fields: int = Field(default=20, ge=1)
     graphql_max_cost: int = Field(default=5000, ge=1)
     graphql_default_list_size: int = Field(default=20, ge=1)
+    # Like Hive Gateway's includeExtensionMetadata: add extensions.cost to every response.
+    graphql_cost_in_extensions: bool = False
     graphql_max_batch: int = Field(default=0, ge=0, description="0 = batching off")
     graphql_max_body_bytes: int = Field(default=1_000_000, ge=1024)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -75,6 +89,10 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = Field(default_factory=list)
 
     allow_private_upstreams: bool = False
+    # Governance: how long an approval request stays open, how often ACTIVE services are
+    # re-checked against the BLOCKING policies (0 turns the background re-check off).
+    approval_expiry_hours: int = Field(default=72, ge=1, le=24 * 365)
+    compliance_recheck_interval_seconds: int = Field(default=300, ge=0)
 
     # Usage / metered passthrough (see docs/usage.md).
     api_key_pepper: str = Field(
@@ -96,9 +114,25 @@ class Settings(BaseSettings):
     usage_flush_interval_seconds: float = Field(default=0.5, gt=0)
     usage_buffer_max: int = Field(default=10_000, ge=1)
     usage_topic: str = "marketplace.usage.v1"
+    usage_kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Kafka for usage events; unset = kafka_bootstrap_servers"
+    )
     usage_relay_interval_seconds: float = Field(default=0.5, gt=0)
+    api_key_cache_seconds: float = Field(default=1.0, ge=0)
+    rate_limit_key_prefix: str = "mk:rl:"
     # Off only to measure the naive one-query-per-parent baseline (bench/catalog_loaders.py).
     dataloader_batching: bool = True
+
+    # Live governance events (see docs/subscriptions.md).
+    governance_topic: str = "marketplace.governance.v1"
+    # "auto": Kafka if configured, else Redis if configured, else in-process.
+    governance_bus: Literal["auto", "in-process", "redis", "kafka"] = "auto"
+    governance_relay_interval_seconds: float = Field(default=0.25, gt=0)
+    governance_relay_batch_size: int = Field(default=500, ge=1)
+    subscription_queue_size: int = Field(default=1000, ge=1)
+    subscription_keep_alive_seconds: float = Field(default=15.0, gt=0)
+    subscription_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_subscriptions_per_connection: int = Field(default=20, ge=1)
     log_level: str = "INFO"
 
     @field_validator("database_url")

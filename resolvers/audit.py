@@ -115,4 +115,3 @@ def audit_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
         "before": {k: json_safe(before[k]) for k in changed if k in before},
         "after": {k: json_safe(after[k]) for k in changed if k in after},
     }
-

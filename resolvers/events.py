@@ -7,18 +7,15 @@ serialised, see :mod:`resolvers.write_lock`) and is the cursor subscribers repla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import GovernanceEvent
 from persistence.models.base import utcnow
 from resolvers.canonical import json_safe
-from resolvers.db import RequestDB
 from resolvers.write_lock import lock_governance_writes
 
 
@@ -58,22 +55,3 @@ async def emit_event(
     session.add(event)
     await session.flush()
     return event
-
-
-async def list_events(
-    db: RequestDB,
-    *,
-    since: int | None,
-    types: Sequence[GovernanceEventType] = (),
-    service_id: str | None = None,
-    limit: int,
-) -> list[GovernanceEvent]:
-    """Events after the cursor ``since`` (an event id), oldest first."""
-    stmt = select(GovernanceEvent).order_by(GovernanceEvent.id).limit(limit)
-    if since is not None:
-        stmt = stmt.where(GovernanceEvent.id > since)
-    if types:
-        stmt = stmt.where(GovernanceEvent.type.in_([t.value for t in types]))
-    if service_id is not None:
-        stmt = stmt.where(GovernanceEvent.service_id == service_id)
-    return list(await db.scalars(stmt))

@@ -10,12 +10,17 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from persistence.models import (
+    ApiKey,
+    AuditEntry,
     ComplianceCheck,
     Consumer,
+    Plan,
     Provider,
+    QuotaCounter,
     Service,
     ServicePricing,
     ServiceVersion,
+    Subscription,
 )
 from resolvers import catalog, governance, search, usage
 from resolvers.catalog import Page, ProviderServicesKey
@@ -50,10 +55,14 @@ class Loaders:
     services_page_by_provider: DataLoader[ProviderServicesKey, Page[Service]]
     service_count_by_provider: DataLoader[str, int]
     compliance_by_service: DataLoader[str, ComplianceCheck | None]
+    audit_trail_by_service: DataLoader[governance.AuditTrailKey, list[AuditEntry]]
     usage_totals_by_service: DataLoader[usage.UsageStatsKey, usage.UsageTotals]
     similar_services: DataLoader[search.SimilarKey, list[str]]
     consumer_by_id: DataLoader[str, Consumer | None]
     consumer_by_subject: DataLoader[str, Consumer | None]
+    api_keys_by_consumer: DataLoader[str, list[ApiKey]]
+    subscriptions_by_consumer: DataLoader[str, list[tuple[Subscription, Plan]]]
+    quota_counter: DataLoader[tuple[str, str], QuotaCounter | None]
 
     @classmethod
     def create(cls, db: RequestDB, *, batching: bool = True) -> Loaders:
@@ -70,8 +79,12 @@ class Loaders:
             services_page_by_provider=_loader(catalog.services_page_by_provider),
             service_count_by_provider=_loader(catalog.service_counts_by_provider),
             compliance_by_service=_loader(governance.latest_compliance_by_service),
+            audit_trail_by_service=_loader(governance.audit_trails_by_service),
             usage_totals_by_service=_loader(usage.usage_totals_by_service),
             similar_services=_loader(search.similar_services),
             consumer_by_id=_loader(usage.consumers_by_id),
             consumer_by_subject=_loader(usage.consumers_by_subject),
+            api_keys_by_consumer=_loader(usage.api_keys_by_consumer),
+            subscriptions_by_consumer=_loader(usage.subscriptions_by_consumer),
+            quota_counter=_loader(usage.quota_counters_by_subscription),
         )

@@ -1,15 +1,205 @@
-"""Search reads (foundation): content-based similar services."""
+"""Search reads: ``searchServices``, suggestions and content-based similar services.
+
+The index backend returns every match with a text score; ranking, sorting, facets and
+paging happen here, identically for every backend.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from persistence.models import Service
+from graph.errors import bad_input
+from persistence.models import Service, ServiceStatus
+from persistence.search.base import MAX_QUERY_LENGTH, IndexedService, Match, SearchFilter
+from persistence.search.indexes import SearchIndexes
 from resolvers.catalog import LISTED_STATUSES
 from resolvers.db import RequestDB
+from resolvers.pagination import PageArgs, encode_cursor, page_args
+from resolvers.search_ranking import Breakdown, Weights, breakdown
+
+# What search shows when the caller does not filter by status.
+DEFAULT_SEARCH_STATUSES = (ServiceStatus.ACTIVE,)
+MAX_SUGGESTIONS = 20
+
+
+class SearchSort(StrEnum):
+    RELEVANCE = "RELEVANCE"
+    POPULARITY = "POPULARITY"
+    NEWEST = "NEWEST"
+    PRICE_ASC = "PRICE_ASC"
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc: IndexedService
+    breakdown: Breakdown
+    highlights: tuple[str, ...]
+
+    @property
+    def score(self) -> float:
+        return self.breakdown.score
+
+
+@dataclass(frozen=True)
+class Facets:
+    categories: list[tuple[str, int]]
+    tags: list[tuple[str, int]]
+    pricing_models: list[tuple[str, int]]
+    providers: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[tuple[int, Hit]]  # (position in the whole ranked result, hit)
+    total: int
+    facets: Facets
+    has_next: bool
+    has_previous: bool
+    took_ms: float
+    backend: str
+    degraded: bool
+
+
+def search_filter(
+    *,
+    statuses: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    provider_ids: Sequence[str] = (),
+    pricing_models: Sequence[str] = (),
+    max_price_per_1k: Decimal | None = None,
+    min_compliance: Decimal | None = None,
+) -> SearchFilter:
+    if max_price_per_1k is not None and max_price_per_1k < 0:
+        raise bad_input("`maxPricePer1k` must not be negative.", field="maxPricePer1k")
+    if min_compliance is not None and not Decimal(0) <= min_compliance <= Decimal(1):
+        raise bad_input("`minComplianceScore` must be between 0 and 1.", field="minComplianceScore")
+    return SearchFilter(
+        statuses=tuple(statuses) or tuple(s.value for s in DEFAULT_SEARCH_STATUSES),
+        categories=tuple(categories),
+        tags=tuple(tags),
+        provider_ids=tuple(provider_ids),
+        pricing_models=tuple(pricing_models),
+        max_price_per_1k=max_price_per_1k,
+        min_compliance=min_compliance,
+    )
+
+
+def _validated_query(query: str | None) -> str:
+    text = (query or "").strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise bad_input(f"`query` must be at most {MAX_QUERY_LENGTH} characters.", field="query")
+    return text
+
+
+def _offset(page: PageArgs) -> int:
+    if page.after is None:
+        return 0
+    if len(page.after) != 2 or page.after[0] != "s" or not isinstance(page.after[1], int):
+        raise bad_input("Invalid cursor.", field="after")
+    return int(page.after[1]) + 1
+
+
+def hit_cursor(position: int) -> str:
+    return encode_cursor(["s", position])
+
+
+def _sort_key(sort: SearchSort) -> Callable[[Hit], Any]:
+    # Every key ends with the service id, so equal scores still page deterministically.
+    if sort is SearchSort.POPULARITY:
+        return lambda h: (-h.doc.usage_count, -h.score, h.doc.service_id)
+    if sort is SearchSort.NEWEST:
+        return lambda h: (-h.doc.created_at.timestamp(), h.doc.service_id)
+    if sort is SearchSort.PRICE_ASC:
+        return lambda h: (
+            h.doc.price_per_1k is None,
+            h.doc.price_per_1k or Decimal(0),
+            -h.score,
+            h.doc.service_id,
+        )
+    return lambda h: (-h.score, h.doc.service_id)
+
+
+def _counts(values: Sequence[str]) -> list[tuple[str, int]]:
+    return sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def facets_of(docs: Sequence[IndexedService]) -> Facets:
+    return Facets(
+        categories=_counts([d.category for d in docs]),
+        tags=_counts([t for d in docs for t in set(d.tags)]),
+        pricing_models=_counts([d.pricing_model for d in docs if d.pricing_model]),
+        providers=_counts([d.provider_id for d in docs]),
+    )
+
+
+def rank(matches: Sequence[Match], weights: Weights, sort: SearchSort) -> list[Hit]:
+    best = max((m.text_score for m in matches), default=0.0)
+    hits = [
+        Hit(
+            doc=m.doc,
+            breakdown=breakdown(m.doc, m.text_score / best if best > 0 else 0.0, weights),
+            highlights=m.highlights,
+        )
+        for m in matches
+    ]
+    hits.sort(key=_sort_key(sort))
+    return hits
+
+
+async def search_services(
+    indexes: SearchIndexes,
+    weights: Weights,
+    *,
+    query: str | None,
+    flt: SearchFilter,
+    sort: SearchSort | None,
+    first: int | None,
+    after: str | None,
+) -> SearchPage:
+    started = time.perf_counter()
+    text = _validated_query(query)
+    page = page_args(first, after)
+    offset = _offset(page)
+    # Empty query: browse mode, by popularity unless the caller chose a sort.
+    chosen = sort or (SearchSort.RELEVANCE if text else SearchSort.POPULARITY)
+    answer = await indexes.match(text, flt)
+    hits = rank(answer.result.matches, weights, chosen)
+    window = hits[offset : offset + page.first]
+    return SearchPage(
+        hits=list(enumerate(window, start=offset)),
+        total=len(hits),
+        facets=facets_of([h.doc for h in hits]),
+        has_next=offset + page.first < len(hits),
+        has_previous=offset > 0,
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        backend=answer.backend,
+        degraded=answer.degraded,
+    )
+
+
+async def suggest_services(
+    indexes: SearchIndexes, prefix: str, first: int
+) -> tuple[list[str], bool]:
+    if len(prefix) > MAX_QUERY_LENGTH:
+        raise bad_input(f"`prefix` must be at most {MAX_QUERY_LENGTH} characters.", field="prefix")
+    if not 0 <= first <= MAX_SUGGESTIONS:
+        raise bad_input(f"`first` must be between 0 and {MAX_SUGGESTIONS}.", field="first")
+    statuses = [s.value for s in DEFAULT_SEARCH_STATUSES]
+    return await indexes.suggest(prefix, statuses, first)
+
+
+# --- content-based similar services (a loader: one statement for all keys) ---------------
 
 SimilarKey = tuple[str, int]
 
@@ -19,16 +209,14 @@ def _overlap(a: Sequence[str], b: Sequence[str]) -> int:
 
 
 async def similar_services(db: RequestDB, keys: Sequence[SimilarKey]) -> list[list[str]]:
-    """Ids of services like each given one: same category first, then shared tags.
-
-    One statement for all keys: a self-join on category of the listed services.
-    """
+    """Ids of services like each given one: most shared tags within the same category, then
+    newest first. One statement for all keys: a self-join on category of listed services."""
     ids = {service_id for service_id, _ in keys}
     base = aliased(Service)
     candidate = aliased(Service)
     rows = (
         await db.execute(
-            select(base.id, base.tags, candidate.id, candidate.tags, candidate.name)
+            select(base.id, base.tags, candidate.id, candidate.tags, candidate.created_at)
             .join(candidate, candidate.category == base.category)
             .where(
                 base.id.in_(ids),
@@ -37,11 +225,13 @@ async def similar_services(db: RequestDB, keys: Sequence[SimilarKey]) -> list[li
             )
         )
     ).all()
-    ranked: dict[str, list[tuple[int, str, str]]] = {}
-    for base_id, base_tags, cand_id, cand_tags, cand_name in rows:
-        ranked.setdefault(base_id, []).append((-_overlap(base_tags, cand_tags), cand_name, cand_id))
-    out: list[list[str]] = []
-    for service_id, first in keys:
-        candidates = sorted(ranked.get(service_id, []))
-        out.append([cand_id for _, _, cand_id in candidates[:first]])
-    return out
+    ranked: dict[str, list[tuple[int, float, str]]] = {}
+    for base_id, base_tags, cand_id, cand_tags, created_at in rows:
+        created: datetime = created_at
+        ranked.setdefault(base_id, []).append(
+            (-_overlap(base_tags, cand_tags), -created.timestamp(), cand_id)
+        )
+    return [
+        [cand_id for _, _, cand_id in sorted(ranked.get(service_id, []))[:first]]
+        for service_id, first in keys
+    ]

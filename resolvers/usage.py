@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
-from persistence.models import Consumer, UsageRecord
+from persistence.models import ApiKey, Consumer, Plan, QuotaCounter, Subscription, UsageRecord
 from resolvers.db import RequestDB
 
 
@@ -65,3 +65,42 @@ async def consumers_by_subject(db: RequestDB, subjects: Sequence[str]) -> list[C
     rows = await db.scalars(select(Consumer).where(Consumer.subject.in_(set(subjects))))
     by_subject = {row.subject: row for row in rows}
     return [by_subject.get(s) for s in subjects]
+
+
+async def api_keys_by_consumer(db: RequestDB, ids: Sequence[str]) -> list[list[ApiKey]]:
+    rows = await db.scalars(
+        select(ApiKey).where(ApiKey.consumer_id.in_(set(ids))).order_by(ApiKey.created_at)
+    )
+    grouped: dict[str, list[ApiKey]] = {}
+    for row in rows:
+        grouped.setdefault(row.consumer_id, []).append(row)
+    return [grouped.get(i, []) for i in ids]
+
+
+async def subscriptions_by_consumer(
+    db: RequestDB, ids: Sequence[str]
+) -> list[list[tuple[Subscription, Plan]]]:
+    rows = await db.execute(
+        select(Subscription, Plan)
+        .join(Plan, Plan.id == Subscription.plan_id)
+        .where(Subscription.consumer_id.in_(set(ids)))
+        .order_by(Subscription.created_at)
+    )
+    grouped: dict[str, list[tuple[Subscription, Plan]]] = {}
+    for subscription, plan in rows:
+        grouped.setdefault(subscription.consumer_id, []).append((subscription, plan))
+    return [grouped.get(i, []) for i in ids]
+
+
+async def quota_counters_by_subscription(
+    db: RequestDB, keys: Sequence[tuple[str, str]]
+) -> list[QuotaCounter | None]:
+    """Counters by (subscription id, "YYYY-MM")."""
+    rows = await db.scalars(
+        select(QuotaCounter).where(
+            QuotaCounter.subscription_id.in_({s for s, _ in keys}),
+            QuotaCounter.period.in_({p for _, p in keys}),
+        )
+    )
+    by_key = {(r.subscription_id, r.period): r for r in rows}
+    return [by_key.get(k) for k in keys]

@@ -13,6 +13,7 @@ from graph.runtime import Runtime
 from persistence.models import AuditEntry, GovernanceEvent
 from resolvers.audit import GENESIS_HASH, append_audit, verify_chain
 from resolvers.events import GovernanceEventType, emit_event
+from tests.publishing_helpers import tamper_with_audit_row
 
 
 async def _append(runtime: Runtime, n: int, actor: str = "admin:1") -> None:
@@ -66,20 +67,19 @@ async def test_database_refuses_changing_audit_rows(runtime: Runtime, statement:
 async def test_tampering_without_the_trigger_is_reported(runtime: Runtime, backend: str):
     for n in range(4):
         await _append(runtime, n)
-    async with runtime.session_factory() as session, session.begin():
-        if backend == "postgres":
-            await session.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
-        else:
-            await session.execute(text("DROP TRIGGER audit_log_refuse_update"))
+    async with runtime.session_factory() as session:
         third = (await session.scalars(select(AuditEntry.id).order_by(AuditEntry.id))).all()[2]
-        await session.execute(
-            text("UPDATE audit_log SET actor = 'mallory' WHERE id = :id"), {"id": third}
-        )
+    await tamper_with_audit_row(runtime.session_factory, backend, third)
     async with runtime.session_factory() as session:
         result = await verify_chain(session)
     assert not result.valid
     assert result.first_broken_id == third
     assert result.checked_entries == 3
+    # The guard is back: the altered row cannot be "repaired" either.
+    async with runtime.session_factory() as session:
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with session.begin():
+                await session.execute(text("UPDATE audit_log SET actor = 'admin:1'"))
 
 
 async def test_events_get_increasing_ids_in_the_callers_transaction(runtime: Runtime):

@@ -36,13 +36,20 @@ default_java_home() {
 }
 ES_JAVA_HOME="${ES_JAVA_HOME:-$(default_java_home || true)}"
 
+# The server's command line names no config path, but its temp folder
+# (ES_TMPDIR, below) is unique to this checkout.
+ES_MARKER="-Djava.io.tmpdir=$ES_NODE_HOME/tmp"
+
+# The server's pid: from its pid file, or (while it is still starting and has
+# not written one yet) found by the marker.
 running_pid() {
   local pid
   pid="$(read_pid "$ES_PIDFILE")"
-  # The server's command line names no config path, but its temp folder
-  # (ES_TMPDIR, below) is unique to this checkout.
-  pid_is "$pid" "-Djava.io.tmpdir=$ES_NODE_HOME/tmp" || return 1
-  printf '%s\n' "$pid"
+  if pid_is "$pid" "$ES_MARKER"; then
+    printf '%s\n' "$pid"
+    return 0
+  fi
+  pgrep -n -f -- "$ES_MARKER"
 }
 
 ready() {
@@ -103,16 +110,13 @@ cmd_up() {
   ensure_java_and_maven
   ensure_cmd curl curl
   [[ -x $ES_JAVA_HOME/bin/java ]] || fail "elasticsearch: no java at ES_JAVA_HOME=$ES_JAVA_HOME"
+  reserve_ports "$ES_PORT" "$ES_TRANSPORT_PORT"
   if pid="$(running_pid)"; then
     say "elasticsearch: already running (pid $pid, port $ES_PORT)"
     return 0
   fi
   t0="$(now_ms)"
-  for port in "$ES_PORT" "$ES_TRANSPORT_PORT"; do
-    if port_open "$port"; then
-      fail "elasticsearch cannot start: port $port is already taken by another process; see $ES_LOG"
-    fi
-  done
+  claim_ports Elasticsearch "$ES_LOG" "$ES_PORT" "$ES_TRANSPORT_PORT"
   if is_root; then
     ensure_user marketplace-es
     make_traversable "$SERVICES_DIR"
@@ -141,20 +145,26 @@ cmd_up() {
 }
 
 cmd_down() {
-  local pid launcher
+  local pid launcher i
+  launcher="$(read_pid "$ES_LAUNCHER_PIDFILE")"
   if pid="$(running_pid)"; then
     stop_pid elasticsearch "$pid" 60
     say "elasticsearch: stopped"
   else
     say "elasticsearch: not running"
   fi
-  # The launcher exits with its server; this only covers a server that never
-  # got as far as writing its pid file.
-  launcher="$(read_pid "$ES_LAUNCHER_PIDFILE")"
+  # The launcher (runuser + the CLI JVM) exits with its server; stopping it
+  # covers a launcher whose server never started.
   if pid_is "$launcher" "$ES_DIST/bin/elasticsearch"; then
     stop_pid elasticsearch-launcher "$launcher" 30
   fi
   rm -f "$ES_LAUNCHER_PIDFILE"
+  # A server still starting when its launcher went away exits on its own
+  # (its stdin closes): wait for that, so the ports are free on return.
+  for ((i = 0; i < 300; i++)); do
+    running_pid >/dev/null || break
+    sleep 0.1
+  done
 }
 
 cmd_status() {

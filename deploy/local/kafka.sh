@@ -111,16 +111,13 @@ cmd_up() {
   local pid t0 opts
   ensure_java_and_maven
   check_java
+  reserve_ports "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
   if pid="$(running_pid)"; then
     say "kafka: already running (pid $pid, port $KAFKA_PORT)"
     return 0
   fi
   t0="$(now_ms)"
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-    if port_open "$port"; then
-      fail "kafka cannot start: port $port is already taken by another process; see $KAFKA_LOG"
-    fi
-  done
+  claim_ports Kafka "$KAFKA_LOG" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
   ensure_libs
   write_config
   rotate_log "$KAFKA_LOG"

@@ -66,6 +66,56 @@ maven_to_log() {
 # (bash's /dev/tcp, so no client tool is needed).
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# claim_ports NAME LOG PORT...: make sure a server about to start can bind
+# its ports.  These ports lie inside Linux's ephemeral range (32768-60999), so
+# an outgoing loopback connection (pg_isready, a test's client) may have been
+# given one as its local port; it then sits in TIME_WAIT for 60 s and the
+# server's bind fails with "Address already in use" (seen with Elasticsearch
+# on 59300 right after a test run).  As root, the ports are added to the
+# kernel's ip_local_reserved_ports (per network namespace, until reboot) so
+# that this stops happening; a port still held that way is waited out.
+claim_ports() {
+  local name=$1 log=$2 port deadline
+  shift 2
+  reserve_ports "$@"
+  for port in "$@"; do
+    if port_open "$port"; then
+      fail "$name cannot start: port $port is already taken by another process; see $log"
+    fi
+    deadline=$((SECONDS + 70))
+    if local_port_in_use "$port"; then
+      say "$name: port $port is still held by a closed connection (TIME_WAIT); waiting"
+    fi
+    while local_port_in_use "$port"; do
+      if ((SECONDS >= deadline)); then
+        fail "$name cannot start: port $port stayed in use for 70 s; see $log"
+      fi
+      sleep 1
+    done
+  done
+}
+
+# reserve_ports PORT...: see claim_ports.  Root only; a no-op otherwise.
+reserve_ports() {
+  local file=/proc/sys/net/ipv4/ip_local_reserved_ports cur want port
+  if ! is_root || [[ ! -w $file ]]; then return 0; fi
+  cur="$(cat "$file")"
+  want=$cur
+  for port in "$@"; do
+    if [[ ",$cur," != *",$port,"* ]]; then want="${want:+$want,}$port"; fi
+  done
+  if [[ $want != "$cur" ]]; then printf '%s\n' "$want" >"$file" 2>/dev/null || true; fi
+}
+
+# local_port_in_use PORT: some TCP socket, in any state, has PORT as its
+# local port (read from /proc, so no ss/netstat is needed).
+local_port_in_use() {
+  local hex
+  hex="$(printf ':%04X' "$1")"
+  awk -v h="$hex" 'FNR > 1 && substr($2, length($2) - 4) == h { found = 1 }
+    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 # read_pid FILE: prints the pid stored in FILE, or nothing.
 read_pid() {
   local pid=""

@@ -105,6 +105,7 @@ cmd_up() {
     PG_BIN="$(find_pg_bin)"
     [[ -n $PG_BIN ]] || fail "postgres: initdb/pg_ctl still missing after installing postgresql"
   fi
+  reserve_ports "$PG_PORT"
   if pid="$(running_pid)"; then
     ensure_role_and_databases
     say "postgres: already running (pid $pid, port $PG_PORT)"
@@ -121,9 +122,7 @@ cmd_up() {
     fail "postgres: $PG_DATA was made by PostgreSQL $(cat "$PG_DATA/PG_VERSION") but $PG_BIN is another version; run 'deploy/local/services.sh clean postgres'"
   fi
   write_config
-  if port_open "$PG_PORT"; then
-    fail "postgres cannot start: port $PG_PORT is already taken by another process; see $PG_LOG"
-  fi
+  claim_ports PostgreSQL "$PG_LOG" "$PG_PORT"
   touch "$PG_LOG"
   chown "$PG_OS_USER" "$PG_LOG"
   # pg_ctl -w watches the postmaster, so a failed start is reported at once.

@@ -43,14 +43,13 @@ cmd_up() {
   local pid t0
   ensure_cmd redis-server redis-server
   ensure_cmd redis-cli redis-tools
+  reserve_ports "$REDIS_PORT"
   if pid="$(running_pid)"; then
     say "redis: already running (pid $pid, port $REDIS_PORT)"
     return 0
   fi
   t0="$(now_ms)"
-  if port_open "$REDIS_PORT"; then
-    fail "redis cannot start: port $REDIS_PORT is already taken by another process; see $REDIS_LOG"
-  fi
+  claim_ports Redis "$REDIS_LOG" "$REDIS_PORT"
   write_config
   rotate_log "$REDIS_LOG"
   # In the background rather than `daemonize yes`, so that $! is the server

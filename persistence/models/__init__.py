@@ -18,6 +18,7 @@ from persistence.models.governance import (
     GovernanceEvent,
     Policy,
 )
+from persistence.models.search import SearchDocument, SearchIndexState, SearchTerm
 from persistence.models.usage import (
     ApiKey,
     Consumer,
@@ -44,8 +45,11 @@ __all__ = [
     "PlanTier",
     "Policy",
     "PricingModel",
-    "QuotaCounter",
     "Provider",
+    "QuotaCounter",
+    "SearchDocument",
+    "SearchIndexState",
+    "SearchTerm",
     "Service",
     "ServicePricing",
     "ServiceStatus",

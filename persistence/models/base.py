@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, Numeric, String, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -43,8 +44,43 @@ class UTCDateTime(TypeDecorator[datetime]):
 # JSONB on PostgreSQL (indexable with GIN), plain JSON text elsewhere.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
-# Money: exact decimals. 18 digits with 8 after the point covers fractions of a cent per token.
-Money = Numeric(18, 8, asdecimal=True)
+
+class Money(TypeDecorator[Decimal]):
+    """Exact money: ``NUMERIC(18, 8)`` on PostgreSQL; on SQLite, whose NUMERIC is a float,
+    an integer count of 10^-8 units, so that storing and ``SUM`` stay exact there too."""
+
+    impl = Numeric(18, 8, asdecimal=True)
+    cache_ok = True
+    UNITS = Decimal(10) ** 8
+    QUANTUM = Decimal(1).scaleb(-8)
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(18, 8, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = Decimal(value).quantize(self.QUANTUM, rounding=ROUND_HALF_EVEN)
+        return int(amount * self.UNITS) if dialect.name == "sqlite" else amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / self.UNITS).quantize(self.QUANTUM)
+        return Decimal(value)
+
+
+def str_enum(enum_class: type[StrEnum], length: int = 32) -> Enum:
+    """A string enum stored as VARCHAR that loads back as the Python enum member."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def utcnow() -> datetime:
@@ -59,7 +95,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {
         datetime: UTCDateTime(),
-        Decimal: Money,
+        Decimal: Money(),
         dict[str, Any]: JSONType,
         list[str]: JSONType,
         list[dict[str, Any]]: JSONType,

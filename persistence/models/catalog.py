@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from persistence.models.base import Base, IdMixin, TimestampMixin, utcnow
+from persistence.models.base import Base, IdMixin, TimestampMixin, str_enum, utcnow
 
 
 class ServiceStatus(StrEnum):
@@ -51,7 +51,7 @@ class Service(IdMixin, TimestampMixin, Base):
     category: Mapped[str] = mapped_column(String(64), index=True)
     tags: Mapped[list[str]] = mapped_column(default=list)
     status: Mapped[ServiceStatus] = mapped_column(
-        String(32), default=ServiceStatus.DRAFT, index=True
+        str_enum(ServiceStatus), default=ServiceStatus.DRAFT, index=True
     )
     current_version: Mapped[str] = mapped_column(String(64))
     endpoint_url: Mapped[str] = mapped_column(String(2000))
@@ -86,7 +86,7 @@ class ServicePricing(IdMixin, Base):
     __tablename__ = "service_pricing"
 
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
-    model: Mapped[PricingModel] = mapped_column(String(16))
+    model: Mapped[PricingModel] = mapped_column(str_enum(PricingModel, 16))
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     input_price_per_1k: Mapped[Decimal | None]
     output_price_per_1k: Mapped[Decimal | None]

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from persistence.models.base import Base, IdMixin, TimestampMixin, utcnow
+from persistence.models.base import Base, IdMixin, TimestampMixin, str_enum, utcnow
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
@@ -33,7 +33,7 @@ class Policy(IdMixin, TimestampMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    enforcement: Mapped[Enforcement] = mapped_column(String(16))
+    enforcement: Mapped[Enforcement] = mapped_column(str_enum(Enforcement, 16))
     # Declarative rules: [{"kind": "max_price_per_1k", "params": {...}}, ...]
     rules: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(default=True)
@@ -58,7 +58,7 @@ class ApprovalRequest(IdMixin, Base):
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
     requested_by: Mapped[str] = mapped_column(String(200))
     status: Mapped[ApprovalStatus] = mapped_column(
-        String(16), default=ApprovalStatus.PENDING, index=True
+        str_enum(ApprovalStatus, 16), default=ApprovalStatus.PENDING, index=True
     )
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[str | None] = mapped_column(String(200))

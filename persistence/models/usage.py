@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from persistence.models.base import Base, IdMixin, TimestampMixin, utcnow
+from persistence.models.base import Base, IdMixin, TimestampMixin, str_enum, utcnow
 
 
 class PlanTier(StrEnum):
@@ -39,7 +38,7 @@ class Plan(IdMixin, Base):
 
     __tablename__ = "plans"
 
-    tier: Mapped[PlanTier] = mapped_column(String(16), unique=True)
+    tier: Mapped[PlanTier] = mapped_column(str_enum(PlanTier, 16), unique=True)
     requests_per_second: Mapped[int] = mapped_column(Integer)
     burst: Mapped[int] = mapped_column(Integer)
     monthly_request_quota: Mapped[int | None] = mapped_column(BigInteger)
@@ -55,7 +54,7 @@ class Subscription(IdMixin, TimestampMixin, Base):
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
     status: Mapped[SubscriptionStatus] = mapped_column(
-        String(16), default=SubscriptionStatus.ACTIVE
+        str_enum(SubscriptionStatus, 16), default=SubscriptionStatus.ACTIVE
     )
     cancelled_at: Mapped[datetime | None]
 

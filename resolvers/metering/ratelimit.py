@@ -106,9 +106,7 @@ return {1, remaining, tostring(new_tat - now), '0'}
 class RedisRateLimiter:
     """Limiter shared by every replica; falls back per ``fail_open`` when Redis is down."""
 
-    def __init__(
-        self, redis: Redis, *, prefix: str = "mk:rl:", fail_open: bool = True
-    ) -> None:
+    def __init__(self, redis: Redis, *, prefix: str = "mk:rl:", fail_open: bool = True) -> None:
         self._redis = redis
         self._script = redis.register_script(_GCRA_LUA)
         self._prefix = prefix
@@ -125,9 +123,7 @@ class RedisRateLimiter:
             if self._fail_open:
                 return await self._fallback.check(key, rate, burst)
             raise RateLimiterUnavailable from exc
-        return RateDecision(
-            bool(allowed), burst, int(remaining), float(reset), float(retry), rate
-        )
+        return RateDecision(bool(allowed), burst, int(remaining), float(reset), float(retry), rate)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from graph.composition import Subgraph
+from subgraphs.catalog.mutations import Mutation
 from subgraphs.catalog.queries import Query
 from subgraphs.catalog.types import Provider, Service
 
-schema = strawberry.federation.Schema(query=Query, types=[Service, Provider])
+schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Service, Provider])
 subgraph = Subgraph("catalog", schema, {"Service": Service.load, "Provider": Provider.load})

@@ -8,8 +8,12 @@ from decimal import Decimal
 import strawberry
 from strawberry.scalars import JSON
 
+from graph.auth import Role
 from graph.context import GatewayInfo
+from graph.errors import bad_input, forbidden
+from graph.permissions import owns_provider
 from persistence import models
+from resolvers.pagination import MAX_PAGE_SIZE
 
 Enforcement = strawberry.enum(models.Enforcement, description="What a policy violation does.")
 
@@ -86,3 +90,102 @@ class Service:
     async def compliance(self, info: GatewayInfo) -> ComplianceReport | None:
         row = await info.context.loaders.compliance_by_service.load(str(self.id))
         return ComplianceReport.from_model(row) if row else None
+
+    @strawberry.field(
+        description="The service's audit entries, newest first (admins, approvers, its provider)."
+    )
+    async def audit_trail(self, info: GatewayInfo, first: int = 20) -> list[AuditEntry]:
+        if not 0 <= first <= MAX_PAGE_SIZE:
+            raise bad_input(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", field="first")
+        await ensure_reads_service_audit(info, str(self.id))
+        rows = await info.context.loaders.audit_trail_by_service.load((str(self.id), first))
+        return [AuditEntry.from_model(row) for row in rows]
+
+
+async def ensure_reads_service_audit(info: GatewayInfo, service_id: str) -> None:
+    """Admins and approvers read every audit trail; a provider only its own services'."""
+    principal = info.context.require_principal()
+    if principal.is_admin or principal.has_role(Role.APPROVER):
+        return
+    loaders = info.context.loaders
+    service = await loaders.service_by_id.load(service_id)
+    provider = await loaders.provider_by_id.load(service.provider_id) if service else None
+    if not owns_provider(principal, provider.owner_subject if provider else None):
+        raise forbidden("Only admins, approvers and the owning provider may read this.")
+
+
+ApprovalStatus = strawberry.enum(models.ApprovalStatus, description="State of an approval.")
+
+
+@strawberry.type(description="A request for a human to approve a service before it is listed.")
+class ApprovalRequest:
+    id: strawberry.ID
+    requested_by: str
+    status: ApprovalStatus = strawberry.field(
+        description="PENDING past its expiry reads as EXPIRED."
+    )
+    reason: str
+    decided_by: str | None
+    decision_comment: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    expires_at: datetime
+    service_id: strawberry.Private[str]
+
+    @strawberry.field(description="The service waiting for approval.")
+    def service(self) -> Service:
+        return Service(id=strawberry.ID(self.service_id))
+
+    @classmethod
+    def from_model(cls, row: models.ApprovalRequest, now: datetime) -> ApprovalRequest:
+        status = models.ApprovalStatus(row.status)
+        if status is models.ApprovalStatus.PENDING and row.expires_at <= now:
+            status = models.ApprovalStatus.EXPIRED
+        return cls(
+            id=strawberry.ID(row.id),
+            requested_by=row.requested_by,
+            status=status,
+            reason=row.reason,
+            decided_by=row.decided_by,
+            decision_comment=row.decision_comment,
+            created_at=row.created_at,
+            decided_at=row.decided_at,
+            expires_at=row.expires_at,
+            service_id=row.service_id,
+        )
+
+
+@strawberry.type(description="One entry of the append-only, hash-chained audit log.")
+class AuditEntry:
+    id: strawberry.ID
+    occurred_at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    diff: JSON = strawberry.field(description="What changed: {before, after} and context.")
+    request_id: str | None
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_model(cls, row: models.AuditEntry) -> AuditEntry:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            occurred_at=row.occurred_at,
+            actor=row.actor,
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            diff=row.diff,
+            request_id=row.request_id,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+
+
+@strawberry.type(description="Result of re-computing the audit hash chain.")
+class AuditChainVerification:
+    valid: bool
+    checked_entries: int
+    first_broken_id: strawberry.ID | None

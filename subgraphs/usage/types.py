@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
 from graph.context import GatewayContext, GatewayInfo
 from persistence import models
+from resolvers.usage_reports import UsageQuery
+from subgraphs.usage.access import require_self, require_service_owner
+from subgraphs.usage.accounts import ApiKey, Granularity, ServiceSubscription
+from subgraphs.usage.reports import UsageReport, report
 
 
 @strawberry.enum(description="A trailing time window.")
@@ -40,10 +45,14 @@ class Service:
     def resolve_reference(cls, id: strawberry.ID) -> Service:
         return cls(id=id)
 
-    @strawberry.field(description="Metered usage of this service in a trailing window.")
+    @strawberry.field(
+        description="Metered usage of this service in a trailing window "
+        "(the service's provider and admins only)."
+    )
     async def usage_stats(
         self, info: GatewayInfo, window: UsageWindow = UsageWindow.MONTH
     ) -> UsageStats:
+        await require_service_owner(info, str(self.id))
         since = window.start(datetime.now(UTC))
         totals = await info.context.loaders.usage_totals_by_service.load((str(self.id), since))
         return UsageStats(
@@ -61,6 +70,29 @@ class Consumer:
     name: str
     email: str | None
     created_at: datetime
+
+    @strawberry.field(description="The consumer's API keys (secrets are never shown again).")
+    async def api_keys(self, info: GatewayInfo) -> list[ApiKey]:
+        await require_self(info, str(self.id))
+        rows = await info.context.loaders.api_keys_by_consumer.load(str(self.id))
+        return [ApiKey.from_model(r) for r in rows]
+
+    @strawberry.field(description="The consumer's subscriptions, active and cancelled.")
+    async def subscriptions(self, info: GatewayInfo) -> list[ServiceSubscription]:
+        await require_self(info, str(self.id))
+        rows = await info.context.loaders.subscriptions_by_consumer.load(str(self.id))
+        return [ServiceSubscription.from_model(s, p) for s, p in rows]
+
+    @strawberry.field(description="The consumer's own usage.")
+    async def usage(
+        self,
+        info: GatewayInfo,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+        granularity: Granularity = Granularity.DAY,
+    ) -> UsageReport:
+        await require_self(info, str(self.id))
+        return await report(info, UsageQuery(None, str(self.id), from_, to), granularity)
 
     @classmethod
     def from_model(cls, row: models.Consumer) -> Consumer:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from persistence.models.base import UTCDateTime
+from persistence.models.base import Money, UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -97,7 +97,7 @@ def upgrade() -> None:
         sa.Column("burst", sa.Integer(), nullable=False),
         sa.Column("monthly_request_quota", sa.BigInteger(), nullable=True),
         sa.Column("monthly_token_quota", sa.BigInteger(), nullable=True),
-        sa.Column("monthly_budget", sa.Numeric(precision=18, scale=8), nullable=True),
+        sa.Column("monthly_budget", Money(), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
         sa.UniqueConstraint("tier", name=op.f("uq_plans_tier")),
@@ -150,7 +150,7 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("input_tokens", sa.BigInteger(), nullable=False),
         sa.Column("output_tokens", sa.BigInteger(), nullable=False),
-        sa.Column("cost", sa.Numeric(precision=18, scale=8), nullable=False),
+        sa.Column("cost", Money(), nullable=False),
         sa.Column("latency_ms", sa.Integer(), nullable=False),
         sa.Column("ttfb_ms", sa.Integer(), nullable=True),
         sa.Column("bytes_in", sa.BigInteger(), nullable=False),
@@ -183,7 +183,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_outbox")),
     )
     with op.batch_alter_table("usage_outbox", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_usage_outbox_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_usage_outbox_created_at"), ["created_at"], unique=False
+        )
 
     op.create_table(
         "quota_counters",
@@ -191,7 +193,7 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=7), nullable=False),
         sa.Column("requests", sa.BigInteger(), nullable=False),
         sa.Column("tokens", sa.BigInteger(), nullable=False),
-        sa.Column("spend", sa.Numeric(precision=18, scale=8), nullable=False),
+        sa.Column("spend", Money(), nullable=False),
         sa.PrimaryKeyConstraint("subscription_id", "period", name=op.f("pk_quota_counters")),
     )
 
@@ -304,9 +306,9 @@ def upgrade() -> None:
         sa.Column("service_id", sa.String(length=36), nullable=False),
         sa.Column("model", sa.String(length=16), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("input_price_per_1k", sa.Numeric(precision=18, scale=8), nullable=True),
-        sa.Column("output_price_per_1k", sa.Numeric(precision=18, scale=8), nullable=True),
-        sa.Column("request_price", sa.Numeric(precision=18, scale=8), nullable=True),
+        sa.Column("input_price_per_1k", Money(), nullable=True),
+        sa.Column("output_price_per_1k", Money(), nullable=True),
+        sa.Column("request_price", Money(), nullable=True),
         sa.Column("effective_from", UTCDateTime(), nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
@@ -330,7 +332,9 @@ def upgrade() -> None:
             ["service_id"], ["services.id"], name=op.f("fk_service_versions_service_id_services")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_service_versions")),
-        sa.UniqueConstraint("service_id", "version", name=op.f("uq_service_versions_service_id")),
+        sa.UniqueConstraint(
+            "service_id", "version", name=op.f("uq_service_versions_service_id_version")
+        ),
     )
     with op.batch_alter_table("service_versions", schema=None) as batch_op:
         batch_op.create_index(
@@ -367,6 +371,7 @@ def upgrade() -> None:
         )
     if op.get_bind().dialect.name == "postgresql":
         _create_postgres_indexes()
+    _create_search_index()
 
 
 def _create_postgres_extras() -> None:
@@ -420,7 +425,91 @@ def _drop_audit_log_guards() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_log_refuse_delete")
 
 
+# --- search: documents, vocabulary, consumer cursor and the backend's own text index -------
+
+SEARCH_FTS_SQLITE = (
+    # Own-content FTS5 table (the indexer writes it beside search_documents). unicode61 without
+    # stemming keeps whole words, which is what typo correction compares against.
+    """CREATE VIRTUAL TABLE search_fts USING fts5(
+         service_id UNINDEXED, name, tags, category, provider, description,
+         tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')""",
+)
+SEARCH_FTS_POSTGRES = (
+    # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    """ALTER TABLE search_documents ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
+         setweight(to_tsvector('simple', coalesce(name, '')), 'A') ||
+         setweight(to_tsvector('simple', coalesce(tags_text, '') || ' ' || category), 'B') ||
+         setweight(to_tsvector('simple', coalesce(provider_name, '')), 'C') ||
+         setweight(to_tsvector('simple', coalesce(description, '')), 'D')) STORED""",
+    "CREATE INDEX ix_search_documents_vector ON search_documents USING gin (search_vector)",
+    "CREATE INDEX ix_search_terms_trgm ON search_terms USING gin (term gin_trgm_ops)",
+)
+
+
+def _create_search_index() -> None:
+    op.create_table(
+        "search_documents",
+        sa.Column("service_id", sa.String(length=36), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("category", sa.String(length=64), nullable=False),
+        sa.Column(
+            "tags",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("tags_text", sa.Text(), nullable=False),
+        sa.Column("provider_id", sa.String(length=36), nullable=False),
+        sa.Column("provider_name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("pricing_model", sa.String(length=16), nullable=True),
+        sa.Column("price_per_1k", Money(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("usage_count", sa.BigInteger(), nullable=False),
+        sa.Column("p95_latency_ms", sa.Integer(), nullable=True),
+        sa.Column("error_rate", sa.Float(), nullable=True),
+        sa.Column("compliance_score", sa.Numeric(precision=5, scale=4), nullable=True),
+        sa.Column("indexed_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("service_id", name=op.f("pk_search_documents")),
+    )
+    with op.batch_alter_table("search_documents", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_search_documents_category"), ["category"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_search_documents_provider_id"), ["provider_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_search_documents_status"), ["status"], unique=False)
+    op.create_table(
+        "search_terms",
+        sa.Column("term", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("term", name=op.f("pk_search_terms")),
+    )
+    op.create_table(
+        "search_index_state",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("last_event_id", sa.BigInteger(), nullable=False),
+        sa.Column("last_full_refresh_at", UTCDateTime(), nullable=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_search_index_state")),
+    )
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for statement in SEARCH_FTS_POSTGRES if postgres else SEARCH_FTS_SQLITE:
+        op.execute(statement)
+
+
+def _drop_search_index() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        op.execute("DROP TABLE IF EXISTS search_fts")
+    op.drop_table("search_index_state")
+    op.drop_table("search_terms")
+    op.drop_table("search_documents")
+
+
 def downgrade() -> None:
+    _drop_search_index()
 
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subscriptions_service_id"))

@@ -1,0 +1,1 @@
+"""Search index backends behind one interface (see :mod:`persistence.search.base`)."""

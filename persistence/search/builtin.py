@@ -1,0 +1,214 @@
+"""The built-in index: search documents in the application database, plus the database's own
+full-text engine (SQLite FTS5, or PostgreSQL tsvector + pg_trgm; see the dialect modules).
+
+Writes go through the caller's session so the indexer commits documents and its outbox cursor
+in one transaction.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, delete, exists, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import TextClause
+
+from persistence.models import SearchDocument, SearchTerm
+from persistence.models.base import utcnow
+from persistence.search.base import IndexedService, Match, MatchResult, SearchFilter, tokenize
+from persistence.search.text import correct_terms, highlight
+
+
+def to_indexed(row: SearchDocument) -> IndexedService:
+    return IndexedService(
+        service_id=row.service_id,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        category=row.category,
+        tags=tuple(row.tags),
+        provider_id=row.provider_id,
+        provider_name=row.provider_name,
+        status=row.status,
+        pricing_model=row.pricing_model,
+        price_per_1k=row.price_per_1k,
+        created_at=row.created_at,
+        usage_count=row.usage_count,
+        p95_latency_ms=row.p95_latency_ms,
+        error_rate=row.error_rate,
+        compliance_score=row.compliance_score,
+    )
+
+
+def _row_values(doc: IndexedService) -> dict[str, Any]:
+    return {
+        "service_id": doc.service_id,
+        "slug": doc.slug,
+        "name": doc.name,
+        "description": doc.description,
+        "category": doc.category,
+        "tags": list(doc.tags),
+        "tags_text": " ".join(doc.tags),
+        "provider_id": doc.provider_id,
+        "provider_name": doc.provider_name,
+        "status": doc.status,
+        "pricing_model": doc.pricing_model,
+        "price_per_1k": doc.price_per_1k,
+        "created_at": doc.created_at,
+        "usage_count": doc.usage_count,
+        "p95_latency_ms": doc.p95_latency_ms,
+        "error_rate": doc.error_rate,
+        "compliance_score": doc.compliance_score,
+        "indexed_at": utcnow(),
+    }
+
+
+class BuiltinIndex(ABC):
+    """Shared logic of the two database-backed indexes; subclasses supply the text engine."""
+
+    name: str
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    # --- what a dialect supplies ---------------------------------------------------------
+
+    @abstractmethod
+    def _text_match(self, terms: Sequence[str]) -> Select[SearchDocument, float]:
+        """Documents with any of the terms, each with its score (higher is better)."""
+
+    @abstractmethod
+    def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool] | TextClause:
+        """Documents whose name has, for every word, a word starting with it."""
+
+    @abstractmethod
+    def _vocabulary_candidates(self, tokens: Sequence[str]) -> ColumnElement[bool]:
+        """Vocabulary rows that may be the tokens themselves or their near misses."""
+
+    @abstractmethod
+    def _tags_any(self, tags: Sequence[str]) -> ColumnElement[bool]: ...
+
+    @abstractmethod
+    async def _write_text_index(
+        self, session: AsyncSession, docs: Sequence[IndexedService]
+    ) -> None:
+        """Bring the engine's own text index up to date with ``docs`` (already upserted)."""
+
+    @abstractmethod
+    async def _delete_text_index(self, session: AsyncSession, ids: Sequence[str] | None) -> None:
+        """Drop the given documents (all when ``ids`` is None) from the text index."""
+
+    @abstractmethod
+    async def _upsert_rows(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None: ...
+
+    @abstractmethod
+    async def _add_terms(self, session: AsyncSession, terms: list[str]) -> None: ...
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def _filter_clauses(self, flt: SearchFilter) -> list[ColumnElement[bool]]:
+        d = SearchDocument
+        clauses: list[ColumnElement[bool]] = [d.status.in_(flt.statuses)]
+        if flt.categories:
+            clauses.append(d.category.in_(flt.categories))
+        if flt.tags:
+            clauses.append(self._tags_any(flt.tags))
+        if flt.provider_ids:
+            clauses.append(d.provider_id.in_(flt.provider_ids))
+        if flt.pricing_models:
+            clauses.append(d.pricing_model.in_(flt.pricing_models))
+        if flt.max_price_per_1k is not None:
+            clauses.append(d.price_per_1k <= flt.max_price_per_1k)
+        if flt.min_compliance is not None:
+            clauses.append(d.compliance_score >= flt.min_compliance)
+        return clauses
+
+    async def _corrected(self, session: AsyncSession, tokens: list[str]) -> list[str]:
+        vocabulary = await session.scalars(
+            select(SearchTerm.term).where(self._vocabulary_candidates(tokens))
+        )
+        return correct_terms(tokens, vocabulary.all())
+
+    async def match(self, query: str, flt: SearchFilter) -> MatchResult:
+        tokens = tokenize(query)
+        async with self.session_factory() as session:
+            if not tokens:
+                rows = await session.scalars(
+                    select(SearchDocument).where(and_(*self._filter_clauses(flt)))
+                )
+                return MatchResult([Match(to_indexed(r), 0.0) for r in rows])
+            terms = await self._corrected(session, tokens)
+            result = await session.execute(
+                self._text_match(terms).where(*self._filter_clauses(flt))
+            )
+            matches = [
+                Match(doc, float(s), highlight(doc.text_fields, terms))
+                for doc, s in ((to_indexed(r), s) for r, s in result)
+            ]
+        return MatchResult(matches, tuple(terms))
+
+    async def suggest(self, prefix: str, statuses: Sequence[str], limit: int) -> list[str]:
+        words = tokenize(prefix)
+        if not words or limit == 0:
+            return []
+        async with self.session_factory() as session:
+            rows = await session.scalars(
+                select(SearchDocument.service_id)
+                .where(self._name_prefix_match(words), SearchDocument.status.in_(statuses))
+                .order_by(
+                    SearchDocument.usage_count.desc(),
+                    SearchDocument.name,
+                    SearchDocument.service_id,
+                )
+                .limit(limit)
+            )
+            return list(rows.all())
+
+    async def count(self) -> int:
+        async with self.session_factory() as session:
+            return int(await session.scalar(select(func.count()).select_from(SearchDocument)) or 0)
+
+    # --- writes (in the caller's transaction) ----------------------------------------------
+
+    async def write(self, session: AsyncSession, docs: Sequence[IndexedService]) -> None:
+        if not docs:
+            return
+        await self._upsert_rows(session, [_row_values(d) for d in docs])
+        await self._write_text_index(session, docs)
+        words = {w for d in docs for text in d.text_fields.values() for w in tokenize(text)}
+        await self._add_terms(session, sorted(words))
+
+    async def remove(self, session: AsyncSession, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        await self._delete_text_index(session, ids)
+        await session.execute(delete(SearchDocument).where(SearchDocument.service_id.in_(ids)))
+
+    async def clear(self, session: AsyncSession) -> None:
+        await self._delete_text_index(session, None)
+        await session.execute(delete(SearchDocument))
+        await session.execute(delete(SearchTerm))
+
+    # Standalone variants of the writes, for callers without a transaction of their own.
+    async def upsert(self, docs: Sequence[IndexedService]) -> None:
+        async with self.session_factory() as session, session.begin():
+            await self.write(session, docs)
+
+    async def delete(self, service_ids: Sequence[str]) -> None:
+        async with self.session_factory() as session, session.begin():
+            await self.remove(session, service_ids)
+
+    async def close(self) -> None:
+        return None
+
+
+def json_tags_any(tags: Sequence[str]) -> ColumnElement[bool]:
+    each = func.json_each(SearchDocument.tags).table_valued("value")
+    return exists(select(1).select_from(each).where(each.c.value.in_(list(tags))))
+
+
+def jsonb_tags_any(tags: Sequence[str]) -> ColumnElement[bool]:
+    return SearchDocument.tags.op("?|")(cast(list(tags), ARRAY(Text())))

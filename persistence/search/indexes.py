@@ -1,0 +1,76 @@
+"""The search indexes one gateway process uses: the built-in one always (it is the fallback),
+Elasticsearch as well when it is configured."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from graph.settings import Settings
+from persistence.search.base import MatchResult, SearchBackendUnavailable, SearchFilter
+from persistence.search.builtin import BuiltinIndex
+from persistence.search.elastic import ElasticsearchIndex
+from persistence.search.postgres_fts import PostgresFtsIndex
+from persistence.search.sqlite_fts import SqliteFtsIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    result: MatchResult
+    backend: str
+    degraded: bool  # True when the configured primary failed and the built-in one answered
+
+
+@dataclass
+class SearchIndexes:
+    builtin: BuiltinIndex
+    elastic: ElasticsearchIndex | None = None
+
+    @classmethod
+    def create(
+        cls, settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+    ) -> SearchIndexes:
+        builtin: BuiltinIndex = (
+            PostgresFtsIndex(session_factory)
+            if settings.is_postgres
+            else SqliteFtsIndex(session_factory)
+        )
+        elastic = (
+            ElasticsearchIndex(settings.elasticsearch_url, settings.elasticsearch_index)
+            if settings.elasticsearch_url
+            else None
+        )
+        return cls(builtin=builtin, elastic=elastic)
+
+    @property
+    def primary_name(self) -> str:
+        return (self.elastic or self.builtin).name
+
+    async def match(self, query: str, flt: SearchFilter) -> Answer:
+        if self.elastic is not None:
+            try:
+                return Answer(await self.elastic.match(query, flt), self.elastic.name, False)
+            except SearchBackendUnavailable as exc:
+                log.warning("search falls back to the built-in index: %s", exc)
+                return Answer(await self.builtin.match(query, flt), self.builtin.name, True)
+        return Answer(await self.builtin.match(query, flt), self.builtin.name, False)
+
+    async def suggest(
+        self, prefix: str, statuses: Sequence[str], limit: int
+    ) -> tuple[list[str], bool]:
+        if self.elastic is not None:
+            try:
+                return await self.elastic.suggest(prefix, statuses, limit), False
+            except SearchBackendUnavailable as exc:
+                log.warning("suggestions fall back to the built-in index: %s", exc)
+                return await self.builtin.suggest(prefix, statuses, limit), True
+        return await self.builtin.suggest(prefix, statuses, limit), False
+
+    async def close(self) -> None:
+        if self.elastic is not None:
+            await self.elastic.close()

@@ -1,0 +1,68 @@
+"""PostgreSQL text engine for the built-in index: a weighted tsvector (name A, tags and
+category B, provider C, description D; the generated column and its GIN index are in the
+initial migration), ranked with ``ts_rank``, and pg_trgm for typo tolerance: the trigram
+index on ``search_terms`` finds near-miss words, edit distance picks the nearest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.models import SearchDocument, SearchTerm
+from persistence.search.base import IndexedService
+from persistence.search.builtin import BuiltinIndex, jsonb_tags_any
+
+# ts_rank weights for D, C, B, A.
+RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'"
+POSTGRES_MAX_VARIABLES = 30_000
+
+_vector: ColumnElement[Any] = literal_column("search_documents.search_vector")
+
+
+class PostgresFtsIndex(BuiltinIndex):
+    name = "postgres"
+
+    def _text_match(self, terms: Sequence[str]) -> Select[SearchDocument, float]:
+        query = func.to_tsquery("simple", bindparam("tsq", " | ".join(terms)))
+        score = func.ts_rank(literal_column(RANK_WEIGHTS), _vector, query)
+        return select(SearchDocument, score).where(_vector.op("@@")(query))
+
+    def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool]:
+        expression = " & ".join(f"{w}:*A" for w in words)
+        return _vector.op("@@")(func.to_tsquery("simple", bindparam("prefix", expression)))
+
+    def _vocabulary_candidates(self, tokens: Sequence[str]) -> ColumnElement[bool]:
+        near = [SearchTerm.term.op("%")(t) for t in set(tokens) if len(t) >= 3]
+        return or_(SearchTerm.term.in_(list(tokens)), *near)
+
+    def _tags_any(self, tags: Sequence[str]) -> ColumnElement[bool]:
+        return jsonb_tags_any(tags)
+
+    async def _write_text_index(
+        self, session: AsyncSession, docs: Sequence[IndexedService]
+    ) -> None:
+        return None  # the tsvector is a generated column: PostgreSQL keeps it current
+
+    async def _delete_text_index(self, session: AsyncSession, ids: Sequence[str] | None) -> None:
+        return None
+
+    async def _upsert_rows(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        statement = insert(SearchDocument)
+        columns = {c: statement.excluded[c] for c in rows[0] if c != "service_id"}
+        per_chunk = max(1, POSTGRES_MAX_VARIABLES // len(rows[0]))
+        for start in range(0, len(rows), per_chunk):
+            await session.execute(
+                statement.values(rows[start : start + per_chunk]).on_conflict_do_update(
+                    index_elements=["service_id"], set_=columns
+                )
+            )
+
+    async def _add_terms(self, session: AsyncSession, terms: list[str]) -> None:
+        for start in range(0, len(terms), POSTGRES_MAX_VARIABLES):
+            chunk = [{"term": t} for t in terms[start : start + POSTGRES_MAX_VARIABLES]]
+            await session.execute(insert(SearchTerm).values(chunk).on_conflict_do_nothing())

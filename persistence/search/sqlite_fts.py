@@ -1,0 +1,126 @@
+"""SQLite FTS5 text engine for the built-in index (the embedded default).
+
+Relevance is FTS5's BM25 with column weights (name boosted). Typo tolerance: FTS5 has no
+fuzzy matching (spellfix1 is not compiled into Python's sqlite3), so query words the index has
+never seen are corrected against the ``search_terms`` vocabulary: one indexed range scan
+fetches the words with the same first letter and a close length, and edit distance picks the
+nearest in Python. The first letter is rarely the mistyped one, and the range keeps the
+candidate list small whatever the vocabulary size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
+
+from persistence.models import SearchDocument, SearchTerm
+from persistence.search.base import IndexedService
+from persistence.search.builtin import BuiltinIndex, json_tags_any
+from persistence.search.text import max_edits
+
+# bm25() weights, in the FTS5 column order: service_id, name, tags, category, provider, desc.
+BM25 = "bm25(search_fts, 0.0, 10.0, 4.0, 4.0, 2.0, 1.0)"
+SQLITE_MAX_VARIABLES = 900
+
+_fts = table("search_fts", column("rowid"), column("service_id"))
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+class SqliteFtsIndex(BuiltinIndex):
+    name = "sqlite-fts5"
+
+    def _text_match(self, terms: Sequence[str]) -> Select[SearchDocument, float]:
+        expression = " OR ".join(_quoted(t) for t in terms)
+        # The FTS row shares its rowid with the document row (see _write_text_index).
+        return (
+            select(SearchDocument, literal_column(f"-{BM25}", Float()))
+            .select_from(_fts)
+            .join(SearchDocument, literal_column("search_documents.rowid") == _fts.c.rowid)
+            .where(text("search_fts MATCH :q").bindparams(bindparam("q", expression)))
+        )
+
+    def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool] | TextClause:
+        expression = " AND ".join(f"name : {_quoted(w)}*" for w in words)
+        return text(
+            "search_documents.service_id IN "
+            "(SELECT service_id FROM search_fts WHERE search_fts MATCH :prefix)"
+        ).bindparams(bindparam("prefix", expression))
+
+    def _vocabulary_candidates(self, tokens: Sequence[str]) -> ColumnElement[bool]:
+        ranges = []
+        for token in set(tokens):
+            edits = max_edits(token)
+            if edits == 0:
+                continue
+            first = token[0]
+            ranges.append(
+                and_(
+                    SearchTerm.term >= first,
+                    SearchTerm.term < chr(ord(first) + 1),
+                    func.length(SearchTerm.term).between(len(token) - edits, len(token) + edits),
+                )
+            )
+        return or_(SearchTerm.term.in_(list(tokens)), *ranges)
+
+    def _tags_any(self, tags: Sequence[str]) -> ColumnElement[bool]:
+        return json_tags_any(tags)
+
+    async def _write_text_index(
+        self, session: AsyncSession, docs: Sequence[IndexedService]
+    ) -> None:
+        await self._delete_text_index(session, [d.service_id for d in docs])
+        # rowid of the FTS row = rowid of the document row, so a match joins by rowid.
+        await session.execute(
+            text(
+                "INSERT INTO search_fts (rowid, service_id, name, tags, category, provider, "
+                "description) SELECT rowid, service_id, name, tags_text, category, "
+                "provider_name, description FROM search_documents WHERE service_id = :id"
+            ),
+            [{"id": d.service_id} for d in docs],
+        )
+
+    async def _delete_text_index(self, session: AsyncSession, ids: Sequence[str] | None) -> None:
+        if ids is None:
+            await session.execute(text("DELETE FROM search_fts"))
+            return
+        await session.execute(
+            text("DELETE FROM search_fts WHERE service_id = :id"), [{"id": i} for i in ids]
+        )
+
+    async def _upsert_rows(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        statement = insert(SearchDocument)
+        columns = {c: statement.excluded[c] for c in rows[0] if c != "service_id"}
+        # Chunked: SQLite limits the number of bound variables of one statement.
+        per_chunk = max(1, SQLITE_MAX_VARIABLES // len(rows[0]))
+        for start in range(0, len(rows), per_chunk):
+            await session.execute(
+                statement.values(rows[start : start + per_chunk]).on_conflict_do_update(
+                    index_elements=["service_id"], set_=columns
+                )
+            )
+
+    async def _add_terms(self, session: AsyncSession, terms: list[str]) -> None:
+        for start in range(0, len(terms), SQLITE_MAX_VARIABLES):
+            chunk = [{"term": t} for t in terms[start : start + SQLITE_MAX_VARIABLES]]
+            await session.execute(insert(SearchTerm).values(chunk).on_conflict_do_nothing())

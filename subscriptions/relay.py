@@ -1,0 +1,135 @@
+"""The outbox relay: publish committed ``governance_events`` rows in id order, mark them.
+
+Several replicas may run a relay; only one publishes at a time, so the bus carries events
+in id order (a subscriber drops ids at or below the last it delivered, so an out-of-order
+publish would be a gap). PostgreSQL: a transaction-scoped advisory *try*-lock; a replica
+that does not get it retries shortly. SQLite: the database's single write lock.
+``SELECT … FOR UPDATE SKIP LOCKED`` was not used: it lets relays publish disjoint batches
+concurrently, which breaks the order. Publishing is at-least-once (a crash between publish
+and commit re-publishes the batch); the fan-out drops repeats by id.
+
+A commit that wrote events in this process wakes the relay at once; events committed by
+other processes are picked up by their own relay, or by the poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import event, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from persistence.models import GovernanceEvent
+from persistence.models.base import utcnow
+from subscriptions.bus import EventBus
+from subscriptions.store import unpublished
+
+log = logging.getLogger(__name__)
+
+# Any fixed 64-bit number, distinct from the governance write lock's key.
+RELAY_LOCK_KEY = 0x6D6B_7467_6F76_0002
+_WROTE_EVENTS = "governance_events_written"
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        session_factory: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        *,
+        poll_interval: float,
+        batch_size: int,
+        busy_retry: float = 0.01,
+    ) -> None:
+        self.engine = engine
+        self.session_factory = session_factory
+        self.bus = bus
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.busy_retry = busy_retry
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- wake-ups on local commits ------------------------------------------------------
+
+    def _after_flush(self, session: Session, _context: Any) -> None:
+        if any(isinstance(obj, GovernanceEvent) for obj in session.new):
+            session.info[_WROTE_EVENTS] = True
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(_WROTE_EVENTS, False) and self._bound_here(session):
+            # Runs on the event loop's thread (inside SQLAlchemy's greenlet bridge).
+            self._wake.set()
+
+    def _bound_here(self, session: Session) -> bool:
+        bind = session.bind
+        return bind is None or getattr(bind, "engine", bind) is self.engine.sync_engine
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        event.listen(Session, "after_flush", self._after_flush)
+        event.listen(Session, "after_commit", self._after_commit)
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        event.remove(Session, "after_flush", self._after_flush)
+        event.remove(Session, "after_commit", self._after_commit)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_batch()
+            except Exception:
+                log.exception("governance outbox relay failed; retrying")
+                published = 0
+            if published is None:
+                await asyncio.sleep(self.busy_retry)
+            elif published == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                self._wake.clear()
+
+    # --- one batch ----------------------------------------------------------------------
+
+    async def publish_batch(self) -> int | None:
+        """Publish the next batch; the count published, or None if another relay is busy."""
+        async with self.session_factory() as session, session.begin():
+            if not await self._take_turn(session):
+                return None
+            events = await unpublished(session, limit=self.batch_size)
+            if not events:
+                return 0
+            await self.bus.publish(events)
+            await session.execute(
+                update(GovernanceEvent)
+                .where(GovernanceEvent.id.in_([e.id for e in events]))
+                .values(published_at=utcnow())
+            )
+        return len(events)
+
+    async def _take_turn(self, session: AsyncSession) -> bool:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            got = await session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY}
+            )
+            return bool(got)
+        if dialect == "sqlite":
+            # Take the database write lock now, so relays of several processes take turns.
+            await session.execute(text("DELETE FROM governance_events WHERE 1 = 0"))
+        return True

@@ -1,0 +1,100 @@
+"""The governance event stream of one gateway process: bus + relay + fan-out + replay.
+
+``events(filter, since)`` is what a subscription iterates. With ``since`` it registers for
+live events first, then pages through the stored events after ``since``, then continues
+with the live queue, dropping any id it already sent: the replay query runs after the
+registration, and event ids commit in id order (the governance write lock), so every event
+is either in the replay or arrives live — no gap — and the id check removes the overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from graph.settings import Settings
+from subscriptions.access import EventFilter
+from subscriptions.bus import EventBus
+from subscriptions.events import GovernanceEventMessage
+from subscriptions.factory import create_bus
+from subscriptions.hub import EventHub, HubClosed
+from subscriptions.relay import OutboxRelay
+from subscriptions.store import events_after
+
+REPLAY_PAGE_SIZE = 500
+
+
+@dataclass
+class GovernanceStream:
+    bus: EventBus
+    hub: EventHub
+    relay: OutboxRelay
+    session_factory: async_sessionmaker[AsyncSession]
+    started: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        engine: AsyncEngine,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        bus: EventBus | None = None,
+    ) -> GovernanceStream:
+        bus = bus or create_bus(settings)
+        relay = OutboxRelay(
+            engine,
+            session_factory,
+            bus,
+            poll_interval=settings.governance_relay_interval_seconds,
+            batch_size=settings.governance_relay_batch_size,
+        )
+        hub = EventHub(queue_size=settings.subscription_queue_size)
+        return cls(bus=bus, hub=hub, relay=relay, session_factory=session_factory)
+
+    async def start(self) -> None:
+        await self.bus.start(self.hub.dispatch)
+        self.relay.start()
+        self.started = True
+
+    async def close(self) -> None:
+        """Complete every open subscription, then stop relaying and disconnect the bus."""
+        self.hub.close()
+        await self.relay.stop()
+        await self.bus.close()
+        self.started = False
+
+    async def events(
+        self, event_filter: EventFilter, *, since: int | None = None
+    ) -> AsyncGenerator[GovernanceEventMessage, None]:
+        """Stored events after ``since`` (if given), then live ones; ids strictly increase.
+
+        Ends when the process shuts down; raises ``SubscriberOverflow`` if the consumer
+        falls too far behind.
+        """
+        subscriber = self.hub.add(event_filter)
+        try:
+            last = since if since is not None else 0
+            if since is not None:
+                while True:
+                    async with self.session_factory() as session:
+                        page = await events_after(
+                            session, last, event_filter, limit=REPLAY_PAGE_SIZE
+                        )
+                    for stored in page:
+                        yield stored
+                        last = stored.id
+                    if len(page) < REPLAY_PAGE_SIZE:
+                        break
+            while True:
+                try:
+                    live = await subscriber.next()
+                except HubClosed:
+                    return
+                if live.id > last:
+                    yield live
+                    last = live.id
+        finally:
+            self.hub.remove(subscriber)

@@ -1,0 +1,1 @@
+"""A real local fake LLM upstream: OpenAI- and Anthropic-style JSON and SSE endpoints."""
