@@ -37,12 +37,16 @@ async def _subscriber(url: str, token: str, ready: asyncio.Queue[ClientConnectio
     await ready.put(ws)
 
 
-async def _receive(ws: ClientConnection, arrivals: list[list[float]]) -> None:
+async def _receive(
+    ws: ClientConnection, arrivals: list[list[float]], done: list[asyncio.Event]
+) -> None:
     index = 0
     while index < EVENTS:
         message = json.loads(await ws.recv())
         if message["type"] == "next":
             arrivals[index].append(time.perf_counter())
+            if len(arrivals[index]) == SUBSCRIBERS:
+                done[index].set()
             index += 1
         elif message["type"] == "ping":
             await ws.send(json.dumps({"type": "pong"}))
@@ -64,7 +68,8 @@ async def _run(base: str) -> dict[str, Any]:
         sockets = [ready.get_nowait() for _ in range(SUBSCRIBERS)]
         await asyncio.sleep(1.0)  # every subscription registered
         arrivals: list[list[float]] = [[] for _ in range(EVENTS)]
-        receivers = [asyncio.create_task(_receive(ws, arrivals)) for ws in sockets]
+        done = [asyncio.Event() for _ in range(EVENTS)]
+        receivers = [asyncio.create_task(_receive(ws, arrivals, done)) for ws in sockets]
         sent: list[float] = []
         for i in range(EVENTS):
             field = "suspendService" if i % 2 == 0 else "reinstateService"
@@ -74,14 +79,11 @@ async def _run(base: str) -> dict[str, Any]:
                 "/graphql", json={"query": MUTATION % field, "variables": variables}
             )
             assert "errors" not in response.json(), response.text
-            while len(arrivals[i]) < SUBSCRIBERS:
-                await asyncio.sleep(0.001)
+            await asyncio.wait_for(done[i].wait(), 30)
         await asyncio.wait_for(asyncio.gather(*receivers), 30)
         for ws in sockets:
             await ws.close()
-    latencies = sorted(
-        (t - sent[i]) * 1000 for i, times in enumerate(arrivals) for t in times
-    )
+    latencies = sorted((t - sent[i]) * 1000 for i, times in enumerate(arrivals) for t in times)
     return {
         "subscribers": SUBSCRIBERS,
         "events": EVENTS,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from graph.settings import Settings
+from persistence.database import create_engine, create_session_factory
 from subscriptions.access import EventFilter
 from subscriptions.bus import EventBus
 from subscriptions.events import GovernanceEventMessage
@@ -32,6 +33,7 @@ class GovernanceStream:
     hub: EventHub
     relay: OutboxRelay
     session_factory: async_sessionmaker[AsyncSession]
+    relay_engine: AsyncEngine
     started: bool = False
 
     @classmethod
@@ -44,15 +46,24 @@ class GovernanceStream:
         bus: EventBus | None = None,
     ) -> GovernanceStream:
         bus = bus or create_bus(settings)
+        # The relay polls on an engine of its own: its statements stay out of the request
+        # engine's pool and statement counts.
+        relay_engine = create_engine(settings.effective_database_url)
         relay = OutboxRelay(
             engine,
-            session_factory,
+            create_session_factory(relay_engine),
             bus,
             poll_interval=settings.governance_relay_interval_seconds,
             batch_size=settings.governance_relay_batch_size,
         )
         hub = EventHub(queue_size=settings.subscription_queue_size)
-        return cls(bus=bus, hub=hub, relay=relay, session_factory=session_factory)
+        return cls(
+            bus=bus,
+            hub=hub,
+            relay=relay,
+            session_factory=session_factory,
+            relay_engine=relay_engine,
+        )
 
     async def start(self) -> None:
         await self.bus.start(self.hub.dispatch)
@@ -64,6 +75,7 @@ class GovernanceStream:
         self.hub.close()
         await self.relay.stop()
         await self.bus.close()
+        await self.relay_engine.dispose()
         self.started = False
 
     async def events(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import gql
+from graph.settings import Settings
+from tests.conftest import bearer, gql
 
 PAGE = """
 query($first: Int, $after: String) {
@@ -62,7 +63,8 @@ async def test_filters_by_category_and_tag(seeded_client: httpx.AsyncClient):
 
 async def test_unknown_category_is_empty_not_an_error(seeded_client: httpx.AsyncClient):
     body = await gql(
-        seeded_client, '{ services(filter: {categories: ["nope"]}) { totalCount edges { cursor } } }'
+        seeded_client,
+        '{ services(filter: {categories: ["nope"]}) { totalCount edges { cursor } } }',
     )
     assert body == {"data": {"services": {"totalCount": 0, "edges": []}}}
 
@@ -73,7 +75,9 @@ async def test_service_by_slug_and_id_and_unknown_is_null(seeded_client: httpx.A
         seeded_client, "query($s: String) { service(slug: $s) { id } }", {"s": first["slug"]}
     )
     assert by_slug["data"]["service"]["id"] == first["id"]
-    by_id = await gql(seeded_client, "query($i: ID) { service(id: $i) { slug } }", {"i": first["id"]})
+    by_id = await gql(
+        seeded_client, "query($i: ID) { service(id: $i) { slug } }", {"i": first["id"]}
+    )
     assert by_id["data"]["service"]["slug"] == first["slug"]
     missing = await gql(seeded_client, '{ service(slug: "no-such-service") { id } }')
     assert missing == {"data": {"service": None}}
@@ -105,13 +109,16 @@ async def test_providers_and_their_services(seeded_client: httpx.AsyncClient):
         assert len(services["edges"]) <= 2 <= services["totalCount"] or services["totalCount"] < 2
 
 
-async def test_contributed_fields_from_every_subgraph(seeded_client: httpx.AsyncClient):
+async def test_contributed_fields_from_every_subgraph(
+    seeded_client: httpx.AsyncClient, settings: Settings
+):
     body = await gql(
         seeded_client,
         """{ services(first: 3, filter: {categories: ["embeddings"]}) { edges { node {
                name similar(first: 2) { name category provider { name } }
                usageStats(window: MONTH) { requests cost }
                compliance { compliant score } } } } }""",
+        headers=bearer(settings, "admin-1", "admin"),  # usageStats: provider or admin only
     )
     assert "errors" not in body, body
     for edge in body["data"]["services"]["edges"]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import gql
+from graph.settings import Settings
+from tests.conftest import bearer, gql
 
 NESTED = """
 query($n: Int) {
@@ -32,7 +33,7 @@ async def test_nested_catalog_query_statement_count_is_constant(
 
 
 async def test_cross_subgraph_fields_are_batched(
-    seeded_client: httpx.AsyncClient, count_statements
+    seeded_client: httpx.AsyncClient, count_statements, settings: Settings
 ):
     query = """query($n: Int) { services(first: $n) { edges { node {
         similar(first: 3) { name provider { name } } usageStats { requests } compliance { score }
@@ -41,7 +42,9 @@ async def test_cross_subgraph_fields_are_batched(
     counts = []
     for n in (5, 40):
         with count_statements(engine) as counter:
-            body = await gql(seeded_client, query, {"n": n})
+            body = await gql(
+                seeded_client, query, {"n": n}, headers=bearer(settings, "admin-1", "admin")
+            )
         assert "errors" not in body, body
         counts.append(counter.count)
     assert counts[0] == counts[1], counts

@@ -5,7 +5,9 @@
 # "integ-test-zip" distribution (elasticsearch/pom.xml unpacks it into
 # .data/services/dist/elasticsearch-<version>): no bundled JDK and only the
 # modules transport-netty4, x-pack-core, x-pack-security and apm, so no
-# painless scripts, no analysis-common analyzers/filters, no ingest pipelines.
+# painless scripts, no analysis-common analyzers/filters, no ingest pipelines,
+# and no root endpoint (GET / and HEAD /: client ping()/info() fail; use
+# _cluster/health).  See README.md.
 # It refuses to run as root, so it runs as the system user marketplace-es.
 # Usage: elasticsearch.sh up|down|status
 set -euo pipefail
@@ -34,7 +36,7 @@ default_java_home() {
   java="$(command -v java)" || return 1
   dirname "$(dirname "$(readlink -f "$java")")"
 }
-ES_JAVA_HOME="${ES_JAVA_HOME:-$(default_java_home || true)}"
+ES_JAVA_HOME="${ES_JAVA_HOME:-}"
 
 # The server's command line names no config path, but its temp folder
 # (ES_TMPDIR, below) is unique to this checkout.
@@ -109,6 +111,7 @@ cmd_up() {
   local pid t0 launcher as_es=()
   ensure_java_and_maven
   ensure_cmd curl curl
+  if [[ -z $ES_JAVA_HOME ]]; then ES_JAVA_HOME="$(default_java_home)"; fi
   [[ -x $ES_JAVA_HOME/bin/java ]] || fail "elasticsearch: no java at ES_JAVA_HOME=$ES_JAVA_HOME"
   reserve_ports "$ES_PORT" "$ES_TRANSPORT_PORT"
   if pid="$(running_pid)"; then

@@ -29,7 +29,7 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from fastapi import FastAPI
 from opentelemetry import context as otel_context
@@ -172,27 +172,41 @@ def configure_tracing(config: TracingConfig) -> bool:
     """Install the tracer provider with ``config``'s exporters; False when tracing is off."""
     if not config.enabled:
         if _processor is not None:
-            _processor.replace(())  # a later configuration without tracing stops exporting
+            # A later configuration without tracing (a test, another app in the process)
+            # stops exporting and takes the client-library patches off again.
+            _processor.replace(())
+            _uninstrument_libraries()
         return False
     span_processor().replace([_exporter_processor(name) for name in config.exporters])
     _instrument_libraries()
     return True
 
 
+def _library_instrumentors() -> list[Any]:
+    from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    return [HTTPXClientInstrumentor(), RedisInstrumentor(), AIOKafkaInstrumentor()]
+
+
 def _instrument_libraries() -> None:
     """Client libraries are patched process-wide, once."""
     global _libraries_instrumented
     with _lock:
-        if _libraries_instrumented:
-            return
-        from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-        from opentelemetry.instrumentation.redis import RedisInstrumentor
+        if not _libraries_instrumented:
+            for instrumentor in _library_instrumentors():
+                instrumentor.instrument()
+            _libraries_instrumented = True
 
-        HTTPXClientInstrumentor().instrument()
-        RedisInstrumentor().instrument()
-        AIOKafkaInstrumentor().instrument()
-        _libraries_instrumented = True
+
+def _uninstrument_libraries() -> None:
+    global _libraries_instrumented
+    with _lock:
+        if _libraries_instrumented:
+            for instrumentor in _library_instrumentors():
+                instrumentor.uninstrument()
+            _libraries_instrumented = False
 
 
 def instrument_app(app: FastAPI) -> None:

@@ -31,7 +31,7 @@ def _progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], None
     return show, finish
 
 
-async def _reindex(settings: Settings) -> str:
+async def rebuild_indexes(settings: Settings) -> str:
     engine = create_engine(settings.effective_database_url)
     session_factory = create_session_factory(engine)
     indexes = SearchIndexes.create(settings, session_factory)
@@ -55,5 +55,5 @@ async def _reindex(settings: Settings) -> str:
 
 
 def reindex(settings: Settings) -> int:
-    print(asyncio.run(_reindex(settings)))
+    print(asyncio.run(rebuild_indexes(settings)))
     return 0

@@ -61,7 +61,7 @@ MAPPINGS: dict[str, Any] = {
 SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
 
 
-def _ask_for_v8_compatibility(client: AsyncElasticsearch) -> None:
+def ask_for_v8_compatibility(client: AsyncElasticsearch) -> None:
     """Make the 9.x client speak the v8-compatible REST API, which 8.x and 9.x servers both
     accept (the local development server is 8.19). The client fixes ``compatible-with=9`` in
     every request's media types after all options are applied, so the one place to change it
@@ -157,7 +157,7 @@ class ElasticsearchIndex:
             max_retries=0,
             retry_on_timeout=False,
         )
-        _ask_for_v8_compatibility(self.client)
+        ask_for_v8_compatibility(self.client)
         self.alias = alias
 
     async def _call(self, coro: Any) -> Any:

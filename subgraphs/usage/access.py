@@ -21,11 +21,11 @@ async def require_self(info: GatewayInfo, consumer_id: str) -> None:
 
 async def owns_service(info: GatewayInfo, service_id: str) -> bool:
     principal = info.context.require_principal()
+    if principal.is_admin:
+        return True
     service = await info.context.loaders.service_by_id.load(service_id)
     if service is None:
         raise not_found("Service", service_id)
-    if principal.is_admin:
-        return True
     provider = await info.context.loaders.provider_by_id.load(service.provider_id)
     return provider is not None and provider.owner_subject == principal.subject
 

@@ -33,6 +33,14 @@ async def test_index_refresh_search_round_trip() -> None:
     index = f"infra-smoke-{uuid.uuid4().hex}"
     es = AsyncElasticsearch(elasticsearch_url(), request_timeout=30)
     try:
+        # The cluster health API is the readiness probe that works here: the
+        # local integ-test distribution has no root endpoint, so ping() and
+        # info() (HEAD/GET /) do not.
+        health = await es.cluster.health(wait_for_status="yellow", timeout="30s")
+        assert health["status"] in {"yellow", "green"}
+        versions = {node["version"] for node in (await es.nodes.info())["nodes"].values()}
+        assert all(v.split(".")[0] == "8" for v in versions), versions  # client 8.x
+
         await es.indices.create(
             index=index,
             settings={"number_of_shards": 1, "number_of_replicas": 0},

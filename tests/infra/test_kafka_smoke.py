@@ -57,9 +57,7 @@ async def test_produce_consume_round_trip() -> None:
         )
         await consumer.start()
         try:
-            received = [
-                await asyncio.wait_for(consumer.getone(), timeout=TIMEOUT_S) for _ in sent
-            ]
+            received = [await asyncio.wait_for(consumer.getone(), timeout=TIMEOUT_S) for _ in sent]
             # Committing exercises the group coordinator (offsets topic).
             await consumer.commit()
         finally:
