@@ -7,9 +7,11 @@ tests that need it; nothing is skipped silently.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,12 +147,21 @@ async def seeded_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
     return client
 
 
+_counting: contextvars.ContextVar[StatementCounter | None] = contextvars.ContextVar(
+    "statement_counter", default=None
+)
+
+
 class StatementCounter:
+    """Counts the statements sent from the test's own task and the tasks it spawns, so the
+    gateway's background workers (outbox relay, indexer, usage flusher) do not interfere."""
+
     def __init__(self) -> None:
         self.statements: list[str] = []
 
     def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.statements.append(statement)
+        if _counting.get() is self:
+            self.statements.append(statement)
 
     @property
     def count(self) -> int:
@@ -160,16 +171,17 @@ class StatementCounter:
 @pytest.fixture
 def count_statements() -> Iterator[Any]:
     """``with count_statements(engine) as counter:`` counts SQL sent through the engine."""
-    from contextlib import contextmanager
 
     @contextmanager
     def counting(engine: AsyncEngine) -> Iterator[StatementCounter]:
         counter = StatementCounter()
+        token = _counting.set(counter)
         event.listen(engine.sync_engine, "before_cursor_execute", counter)
         try:
             yield counter
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", counter)
+            _counting.reset(token)
 
     yield counting
 

@@ -288,14 +288,15 @@ async def test_body_limit(database_url: str, tmp_path: Path, upstream: str) -> N
 async def test_free_plan_burst_is_rate_limited(gateway: Gateway, upstream: str) -> None:
     service_id = await list_service(gateway.sessions, upstream)
     _, secret = await onboard(gateway.http, gateway.settings, "hank", service_id, plan="FREE")
-    statuses = []
-    for _ in range(8):
-        response = await gateway.http.get("/v1/services/fake-llm/echo", headers=key_headers(secret))
-        statuses.append(response.status_code)
-        last = response
-    assert statuses[:5] == [200] * 5
-    assert 429 in statuses[5:]
-    assert last.status_code == 429
+    responses = await asyncio.gather(
+        *(
+            gateway.http.get("/v1/services/fake-llm/echo", headers=key_headers(secret))
+            for _ in range(12)
+        )
+    )
+    statuses = [r.status_code for r in responses]
+    last = next(r for r in responses if r.status_code == 429)
+    assert 5 <= statuses.count(200) <= 6  # the burst (plus at most one refill)
     assert last.json()["code"] == "RATE_LIMITED"
     assert int(last.headers["Retry-After"]) >= 1
     assert last.headers["X-RateLimit-Remaining"] == "0"

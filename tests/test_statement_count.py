@@ -39,6 +39,7 @@ async def test_cross_subgraph_fields_are_batched(
         similar(first: 3) { name provider { name } } usageStats { requests } compliance { score }
     } } } }"""
     engine = seeded_client.app.state.runtime.engine  # type: ignore[attr-defined]
+    admin = bearer(settings, "ops", "admin")  # usageStats is for providers and admins
     counts = []
     for n in (5, 40):
         with count_statements(engine) as counter:
