@@ -132,7 +132,9 @@ class _Composer:
             return GraphQLObjectType(
                 name=name,
                 fields=lambda: self._merge_object_fields(name, sources),
-                interfaces=lambda: [self.built[i.name] for i in first.interfaces],  # type: ignore[misc]
+                interfaces=lambda: [
+                    cast(GraphQLInterfaceType, self.built[i.name]) for i in first.interfaces
+                ],
                 is_type_of=first.is_type_of if len(sources) == 1 else None,
                 description=first.description,
                 extensions=first.extensions,

@@ -25,7 +25,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.auth import AuthError, bearer_token, decode_token
+from graph.auth import AuthError, bearer_token
 from graph.context import GatewayContext
 from graph.settings import Settings
 
@@ -115,8 +115,10 @@ class GatewayGraphQLRouter(GraphQLRouter[GatewayContext, None]):
             if context.principal is not None:
                 return UNSET  # authenticated by the handshake's Authorization header
             raise WebSocketRejected(UNAUTHORIZED, "Unauthorized: no bearer token")
+        verifier = context.request.app.state.security.token_verifier
         try:
-            context.principal = decode_token(token, context.settings)
+            # The same verifier as HTTP: HS256 dev secret or JWKS (RS256/ES256), one policy.
+            context.principal = await verifier.verify(token)
         except AuthError:
             raise WebSocketRejected(UNAUTHORIZED, "Unauthorized: invalid token") from None
         return UNSET

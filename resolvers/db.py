@@ -24,11 +24,11 @@ class RequestDB:
         self.session = session
         self.lock = asyncio.Lock()
 
-    async def execute(self, statement: Any, params: Any = None) -> Result[Any]:
+    async def execute(self, statement: Any, params: Any = None) -> Result[*tuple[Any, ...]]:
         async with self.lock:
             return await self.session.execute(statement, params)
 
-    async def scalars(self, statement: Select[tuple[T]]) -> Sequence[T]:
+    async def scalars(self, statement: Select[T]) -> Sequence[T]:
         async with self.lock:
             return (await self.session.scalars(statement)).all()
 

@@ -9,8 +9,11 @@ is either in the replay or arrives live — no gap — and the id check removes 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -25,6 +28,10 @@ from subscriptions.relay import OutboxRelay
 from subscriptions.store import events_after
 
 REPLAY_PAGE_SIZE = 500
+RECONNECT_INITIAL_SECONDS = 1.0
+RECONNECT_MAX_SECONDS = 30.0
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,6 +42,7 @@ class GovernanceStream:
     session_factory: async_sessionmaker[AsyncSession]
     relay_engine: AsyncEngine
     started: bool = False
+    _connector: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -66,12 +74,44 @@ class GovernanceStream:
         )
 
     async def start(self) -> None:
-        await self.bus.start(self.hub.dispatch)
-        self.relay.start()
+        """Connect the bus and start relaying. An unreachable bus does not stop the gateway:
+        events wait in the outbox while a background task keeps reconnecting, and readiness
+        reports the backend down meanwhile."""
+        try:
+            await self._connect()
+        except Exception as exc:  # any connection failure of any bus backend
+            logger.warning("governance event bus unavailable (%s); retrying in background", exc)
+            self._connector = asyncio.create_task(self._reconnect())
         self.started = True
+
+    async def _connect(self) -> None:
+        try:
+            await self.bus.start(self.hub.dispatch)
+        except BaseException:
+            await self.bus.close()
+            raise
+        self.relay.start()
+
+    async def _reconnect(self) -> None:
+        delay = RECONNECT_INITIAL_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect()
+            except Exception as exc:
+                logger.warning("governance event bus still unavailable: %s", exc)
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+            else:
+                logger.info("governance event bus connected")
+                return
 
     async def close(self) -> None:
         """Complete every open subscription, then stop relaying and disconnect the bus."""
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+            self._connector = None
         self.hub.close()
         await self.relay.stop()
         await self.bus.close()

@@ -54,7 +54,8 @@ async def test_filters_by_category_and_tag(seeded_client: httpx.AsyncClient):
     tag = edges[0]["node"]["tags"][0]
     body = await gql(
         seeded_client,
-        "query($t: [String!]) { services(filter: {tags: $t}, first: 100) { edges { node { tags } } } }",
+        """query($t: [String!]) {
+               services(filter: {tags: $t}, first: 100) { edges { node { tags } } } }""",
         {"t": [tag]},
     )
     tagged = body["data"]["services"]["edges"]
@@ -99,8 +100,8 @@ async def test_versions_are_newest_first_and_pricing_is_decimal(seeded_client: h
 async def test_providers_and_their_services(seeded_client: httpx.AsyncClient):
     body = await gql(
         seeded_client,
-        """{ providers(first: 3) { totalCount pageInfo { hasNextPage }
-               edges { node { name services(first: 2) { totalCount edges { node { name } } } } } } }""",
+        """{ providers(first: 3) { totalCount pageInfo { hasNextPage } edges { node {
+               name services(first: 2) { totalCount edges { node { name } } } } } } }""",
     )
     conn = body["data"]["providers"]
     assert conn["totalCount"] >= 6 and conn["pageInfo"]["hasNextPage"] is True

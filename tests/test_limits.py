@@ -14,7 +14,6 @@ from graph.settings import Settings, load_settings
 from resolvers import governance
 from tests.conftest import gql
 
-
 OPERATION_TABLES = ("FROM services", "FROM providers", "FROM policies")
 
 

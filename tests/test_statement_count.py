@@ -44,7 +44,7 @@ async def test_cross_subgraph_fields_are_batched(
     for n in (5, 40):
         with count_statements(engine) as counter:
             body = await gql(
-                seeded_client, query, {"n": n}, headers=bearer(settings, "admin-1", "admin")
+                seeded_client, query, {"n": n}, headers=admin
             )
         assert "errors" not in body, body
         counts.append(counter.count)

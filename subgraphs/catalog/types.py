@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
@@ -15,8 +16,10 @@ from resolvers.catalog import Page
 from resolvers.pagination import encode_cursor, page_args
 from subgraphs.common.pagination import PageInfo
 
-ServiceStatus = strawberry.enum(models.ServiceStatus, description="Lifecycle of a service.")
-PricingModel = strawberry.enum(models.PricingModel, description="How a service is priced.")
+ServiceStatus = models.ServiceStatus
+strawberry.enum(ServiceStatus, description="Lifecycle of a service.")
+PricingModel = models.PricingModel
+strawberry.enum(PricingModel, description="How a service is priced.")
 
 
 @strawberry.type(description="A published version of a service (semver 2.0.0).")
@@ -136,7 +139,7 @@ class ServiceConnection:
         return cls(edges=edges, page_info=page_info_for(page, edges), count=count)
 
 
-def page_info_for(page: Page[object], edges: list[ServiceEdge] | list[ProviderEdge]) -> PageInfo:
+def page_info_for(page: Page[Any], edges: list[ServiceEdge] | list[ProviderEdge]) -> PageInfo:
     return PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.has_previous,

@@ -5,6 +5,8 @@ Each runs in one transaction with its audit entry and governance event(s).
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -102,7 +104,7 @@ class Mutation:
         draft = policies.PolicyDraft(
             name=input.name,
             enforcement=models.Enforcement(input.enforcement),
-            rules=input.rules,
+            rules=cast(list[Any], input.rules),
             description=input.description,
         )
         async with info.context.db.transaction() as session:
@@ -116,7 +118,7 @@ class Mutation:
             name=input.name,
             description=input.description,
             enforcement=models.Enforcement(input.enforcement) if input.enforcement else None,
-            rules=input.rules,
+            rules=cast(list[Any] | None, input.rules),
         )
         async with info.context.db.transaction() as session:
             row, result = await policies.update_policy(session, ctx, str(input.policy_id), changes)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.scalars import JSON
 
 from graph.auth import Role
 from graph.context import GatewayInfo
@@ -202,11 +204,11 @@ class Query:
         return [
             GovernanceEvent(
                 id=strawberry.ID(str(row.id)),
-                type=row.type,
+                type=GovernanceEventType(row.type),
                 occurred_at=row.occurred_at,
                 service_id=strawberry.ID(row.service_id) if row.service_id else None,
                 actor=row.actor,
-                payload=row.payload,
+                payload=cast(JSON, row.payload),
             )
             for row in rows
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,9 +17,8 @@ from subscriptions.events import GovernanceEventMessage
 from subscriptions.hub import SubscriberOverflow
 from subscriptions.stream import GovernanceStream
 
-GovernanceEventType = strawberry.enum(
-    events.GovernanceEventType, description="What happened in a governance event."
-)
+GovernanceEventType = events.GovernanceEventType
+strawberry.enum(GovernanceEventType, description="What happened in a governance event.")
 
 
 @strawberry.type(description="One governance event; its id is the cursor to resume from.")
@@ -38,7 +38,7 @@ class GovernanceEvent:
             occurred_at=message.occurred_at,
             service_id=strawberry.ID(message.service_id) if message.service_id else None,
             actor=message.actor,
-            payload=message.payload,
+            payload=cast(JSON, message.payload),
         )
 
 

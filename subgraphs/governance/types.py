@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,7 +16,8 @@ from graph.permissions import owns_provider
 from persistence import models
 from resolvers.pagination import MAX_PAGE_SIZE
 
-Enforcement = strawberry.enum(models.Enforcement, description="What a policy violation does.")
+Enforcement = models.Enforcement
+strawberry.enum(Enforcement, description="What a policy violation does.")
 
 
 @strawberry.type
@@ -70,7 +72,7 @@ class Policy:
             name=row.name,
             description=row.description,
             enforcement=row.enforcement,
-            rules=row.rules,
+            rules=cast(JSON, row.rules),
             active=row.active,
             version=row.version,
             created_at=row.created_at,
@@ -114,7 +116,8 @@ async def ensure_reads_service_audit(info: GatewayInfo, service_id: str) -> None
         raise forbidden("Only admins, approvers and the owning provider may read this.")
 
 
-ApprovalStatus = strawberry.enum(models.ApprovalStatus, description="State of an approval.")
+ApprovalStatus = models.ApprovalStatus
+strawberry.enum(ApprovalStatus, description="State of an approval.")
 
 
 @strawberry.type(description="A request for a human to approve a service before it is listed.")
@@ -177,7 +180,7 @@ class AuditEntry:
             action=row.action,
             target_type=row.target_type,
             target_id=row.target_id,
-            diff=row.diff,
+            diff=cast(JSON, row.diff),
             request_id=row.request_id,
             prev_hash=row.prev_hash,
             hash=row.hash,

@@ -12,8 +12,10 @@ from graph.context import GatewayInfo
 from persistence import models
 from resolvers.metering.quota import period_of, period_reset
 
-PlanTier = strawberry.enum(models.PlanTier, description="A plan tier.")
-SubscriptionStatus = strawberry.enum(models.SubscriptionStatus, description="Subscription state.")
+PlanTier = models.PlanTier
+strawberry.enum(PlanTier, description="A plan tier.")
+SubscriptionStatus = models.SubscriptionStatus
+strawberry.enum(SubscriptionStatus, description="Subscription state.")
 
 
 @strawberry.type(description="An API key for the metered passthrough; the secret is not kept.")
