@@ -117,7 +117,13 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 async def drive(
-    url: str, body: dict[str, Any], *, concurrency: int, seconds: float, warmup: float = 1.0
+    url: str,
+    body: dict[str, Any],
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: float = 1.0,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     latencies: list[float] = []
     errors = 0
@@ -128,7 +134,7 @@ async def drive(
             nonlocal errors
             while time.perf_counter() < until:
                 started = time.perf_counter()
-                response = await client.post(url, json=body)
+                response = await client.post(url, json=body, headers=headers)
                 elapsed = (time.perf_counter() - started) * 1000
                 if not record:
                     continue

@@ -67,6 +67,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         log_config=None,  # the gateway's JSON logging (graph.telemetry.logging)
         access_log=False,  # replaced by one structured access line per request
+        # Subscription events are small JSON messages sent to many sockets at once:
+        # per-connection deflate costs CPU per subscriber and event (and a zlib context
+        # per socket) for little saving, so it is off (see docs/subscriptions.md).
+        ws_per_message_deflate=False,
     )
     return 0
 
@@ -83,6 +87,7 @@ def _serve_subgraph(settings: Settings, args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         log_config=None,  # the gateway's JSON logging (graph.telemetry.logging)
         access_log=False,  # replaced by one structured access line per request
+        ws_per_message_deflate=False,  # as in ``serve``
     )
     return 0
 

@@ -13,6 +13,7 @@ from typing import Any
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
+from graph.document_cache import DocumentCache
 from graph.error_masking import MaskUnexpectedErrors
 from graph.limits import OperationLimits
 from graph.settings import Settings, get_settings
@@ -32,11 +33,14 @@ class IntrospectionOffInProduction(SchemaExtension):
         yield
 
 
-# Masking runs last around the operation so it sees every other extension's errors.
+# Masking runs last around the operation so it sees every other extension's errors. The
+# document cache comes after the limits (``max_tokens``, refusals) and the production rules:
+# hooks are entered in this order, and it keys on what those two have set.
 GATEWAY_EXTENSIONS: tuple[type[SchemaExtension], ...] = (
     MaskUnexpectedErrors,
     OperationLimits,
     IntrospectionOffInProduction,
+    DocumentCache,
     SearchDegradedExtension,
 )
 

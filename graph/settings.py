@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     graphql_max_cost: int = Field(default=5000, ge=1)
     graphql_default_list_size: int = Field(default=20, ge=1)
     # Like Hive Gateway's includeExtensionMetadata: add extensions.cost to every response.
-    graphql_cost_in_extensions: bool = False
+    # On by default: clients and dashboards read the estimate to see how close an operation
+    # comes to GRAPHQL_MAX_COST before it is refused.
+    graphql_cost_in_extensions: bool = True
     graphql_max_batch: int = Field(default=0, ge=0, description="0 = batching off")
     graphql_max_body_bytes: int = Field(default=1_000_000, ge=1024)
     request_timeout_seconds: float = Field(default=30.0, gt=0)

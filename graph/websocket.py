@@ -5,6 +5,10 @@ or else from the handshake's ``Authorization`` header. A missing or bad token cl
 socket with 4401, on both protocols (the legacy ``graphql-ws`` also gets a
 ``connection_error`` first). Strawberry's handlers only know one rejection code (4403), so
 they are subclassed to close with the code the auth check chose.
+
+Every schema served here runs with ``graph.fanout.FanOutExecutor``, and ``encode_json``
+splices a subscription result that many subscribers share, serialized once, into each
+subscriber's message (see docs/subscriptions.md, "Fan-out").
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UNSET, UnsetType
 
+from graph import fanout
 from graph.auth import AuthError, bearer_token
 from graph.context import GatewayContext
 from graph.settings import Settings
@@ -98,7 +103,7 @@ class GatewayGraphQLRouter(GraphQLRouter[GatewayContext, None]):
 
     def __init__(self, schema: Any, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
-            schema,
+            fanout.install(schema),
             keep_alive=True,
             keep_alive_interval=settings.subscription_keep_alive_seconds,
             connection_init_wait_timeout=timedelta(
@@ -109,13 +114,20 @@ class GatewayGraphQLRouter(GraphQLRouter[GatewayContext, None]):
         )
         self.settings = settings
 
+    def encode_json(self, data: object) -> str | bytes:
+        # A subscription result shared by many subscribers is serialized once (graph.fanout).
+        shared = fanout.encode_message(data)
+        return shared if shared is not None else super().encode_json(data)
+
     async def on_ws_connect(self, context: GatewayContext) -> UnsetType | dict[str, object] | None:
         token = _init_token(context.connection_params)
         if token is None:
             if context.principal is not None:
                 return UNSET  # authenticated by the handshake's Authorization header
             raise WebSocketRejected(UNAUTHORIZED, "Unauthorized: no bearer token")
-        verifier = context.request.app.state.security.token_verifier
+        request = context.request
+        assert request is not None  # strawberry sets it on every WebSocket context
+        verifier = request.app.state.security.token_verifier
         try:
             # The same verifier as HTTP: HS256 dev secret or JWKS (RS256/ES256), one policy.
             context.principal = await verifier.verify(token)

@@ -8,7 +8,7 @@ the same holds on PostgreSQL and SQLite.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.errors import bad_input, forbidden, not_found
 from persistence.models import ApprovalRequest, ApprovalStatus, Service, ServiceStatus
-from persistence.models.base import utcnow
+from persistence.models.base import new_id, utcnow
 from resolvers.compliance import active_policies, current_pricing, evaluate, record_check
 from resolvers.events import GovernanceEventType, emit_event
 from resolvers.lifecycle import invalid_transition
 from resolvers.policy_rules import ServiceFacts
-from resolvers.publishing import change_status, load_service
+from resolvers.publishing import change_status, load_owned_service, load_service, refuse_blocking
 from resolvers.write_context import WriteContext
 
 SYSTEM_ACTOR = "system:governance"
@@ -133,6 +133,62 @@ async def decide(
             reason=f"Rejected: {comment}",
             extra=decision,
         )
+    return request, service
+
+
+async def resubmit(
+    session: AsyncSession, ctx: WriteContext, service_id: str, comment: str | None
+) -> tuple[ApprovalRequest, Service]:
+    """A DRAFT (rejected or expired) service goes back to PENDING_APPROVAL with a new request.
+
+    Only its provider (or an admin) may resubmit. The BLOCKING policies are checked again, so
+    a service that now breaks one is refused here rather than handed to an approver. The
+    provider's comment (its answer to the rejection) becomes part of the request's reason.
+    """
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise bad_input(f"A comment has at most {COMMENT_MAX} characters.", field="comment")
+    service, _ = await load_owned_service(session, ctx, service_id)
+    if service.status != ServiceStatus.DRAFT:
+        raise invalid_transition(
+            f"Only a DRAFT (rejected or expired) service can be resubmitted; it is "
+            f"{service.status}.",
+            fromStatus=str(service.status),
+        )
+    pricing = (await current_pricing(session, [service.id])).get(service.id)
+    evaluation = evaluate(ServiceFacts.of(service, pricing), await active_policies(session))
+    record_check(session, service.id, evaluation)
+    refuse_blocking(evaluation)
+
+    now = utcnow()
+    reasons = [*evaluation.approval_reasons, *([f"Resubmitted: {comment}"] if comment else [])]
+    request = ApprovalRequest(
+        id=new_id(),
+        service_id=service.id,
+        requested_by=ctx.actor,
+        reason="; ".join(reasons) or "Resubmitted for approval",
+        created_at=now,
+        expires_at=now + timedelta(hours=ctx.settings.approval_expiry_hours),
+    )
+    session.add(request)
+    await session.flush()
+    await change_status(
+        session,
+        ctx,
+        service,
+        ServiceStatus.PENDING_APPROVAL,
+        action="approval.resubmit",
+        event=GovernanceEventType.APPROVAL_REQUESTED,
+        reason="awaiting approval",
+        extra={
+            "approvalRequestId": request.id,
+            "slug": service.slug,
+            "category": service.category,
+            "approvalReason": request.reason,
+            "comment": comment,
+            "expiresAt": request.expires_at,
+        },
+    )
     return request, service
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from graph.errors import bad_input
 from persistence.models import Provider, Service, ServicePricing, ServiceStatus, ServiceVersion
-from resolvers.db import RequestDB
+from resolvers.db import RequestDB, rows_by_unique_key
 from resolvers.pagination import PageArgs
 
 # What a catalog listing shows when the caller does not filter by status.
@@ -113,28 +113,10 @@ async def count(db: RequestDB, statement: Select[Any]) -> int:
 # --- batch functions behind the DataLoaders (one statement per batch) ---------------------
 
 
-async def services_by_id(db: RequestDB, ids: Sequence[str]) -> list[Service | None]:
-    rows = await db.scalars(select(Service).where(Service.id.in_(set(ids))))
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
-
-
-async def services_by_slug(db: RequestDB, slugs: Sequence[str]) -> list[Service | None]:
-    rows = await db.scalars(select(Service).where(Service.slug.in_(set(slugs))))
-    by_slug = {row.slug: row for row in rows}
-    return [by_slug.get(s) for s in slugs]
-
-
-async def providers_by_id(db: RequestDB, ids: Sequence[str]) -> list[Provider | None]:
-    rows = await db.scalars(select(Provider).where(Provider.id.in_(set(ids))))
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
-
-
-async def providers_by_slug(db: RequestDB, slugs: Sequence[str]) -> list[Provider | None]:
-    rows = await db.scalars(select(Provider).where(Provider.slug.in_(set(slugs))))
-    by_slug = {row.slug: row for row in rows}
-    return [by_slug.get(s) for s in slugs]
+services_by_id = rows_by_unique_key(Service, Service.id)
+services_by_slug = rows_by_unique_key(Service, Service.slug)
+providers_by_id = rows_by_unique_key(Provider, Provider.id)
+providers_by_slug = rows_by_unique_key(Provider, Provider.slug)
 
 
 def semver_key(version: str) -> semver.Version:

@@ -8,13 +8,14 @@ lock: the batching already keeps the statement count flat, the lock only orders 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 T = TypeVar("T")
 
@@ -48,3 +49,19 @@ class RequestDB:
                 await self.session.commit()  # close the read transaction autobegun earlier
             async with self.session.begin():
                 yield self.session
+
+
+M = TypeVar("M")
+
+
+def rows_by_unique_key(
+    model: type[M], column: InstrumentedAttribute[str]
+) -> Callable[[RequestDB, Sequence[str]], Awaitable[list[M | None]]]:
+    """A DataLoader batch function: one ``IN`` query, rows back in key order, None if missing."""
+
+    async def load(db: RequestDB, keys: Sequence[str]) -> list[M | None]:
+        rows = await db.scalars(select(model).where(column.in_(set(keys))))
+        found = {getattr(row, column.key): row for row in rows}
+        return [found.get(key) for key in keys]
+
+    return load

@@ -79,11 +79,19 @@ def _owned_service_ids(owner_subject: str) -> Select[Any]:
 
 
 async def list_approval_requests(
-    db: RequestDB, *, status: ApprovalStatus | None, page: PageArgs, now: datetime
+    db: RequestDB,
+    *,
+    status: ApprovalStatus | None,
+    page: PageArgs,
+    now: datetime,
+    owner_subject: str | None = None,
 ) -> Page[ApprovalRequest]:
     """Newest first. A PENDING request past its expiry counts as EXPIRED (the periodic
-    re-check marks it so in the database)."""
+    re-check marks it so in the database). ``owner_subject`` keeps the requests about that
+    provider account's services."""
     stmt = select(ApprovalRequest)
+    if owner_subject is not None:
+        stmt = stmt.where(ApprovalRequest.service_id.in_(_owned_service_ids(owner_subject)))
     if status is ApprovalStatus.PENDING:
         stmt = stmt.where(
             ApprovalRequest.status == ApprovalStatus.PENDING.value,

@@ -13,8 +13,13 @@ from graph.errors import bad_input
 MAX_PAGE_SIZE = 100
 
 
+# One encoder for every cursor: ``json.dumps`` with options builds a new encoder per call,
+# and a page of nested connections encodes dozens of cursors.
+_CURSOR_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def encode_cursor(key: list[Any]) -> str:
-    raw = json.dumps(key, separators=(",", ":"), default=str).encode()
+    raw = _CURSOR_JSON.encode(key).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 
 from persistence.models import ApiKey, Consumer, Plan, QuotaCounter, Subscription, UsageRecord
-from resolvers.db import RequestDB
+from resolvers.db import RequestDB, rows_by_unique_key
 
 
 @dataclass(frozen=True)
@@ -55,16 +55,8 @@ async def usage_totals_by_service(
     return [results.get(key, UsageTotals()) for key in keys]
 
 
-async def consumers_by_id(db: RequestDB, ids: Sequence[str]) -> list[Consumer | None]:
-    rows = await db.scalars(select(Consumer).where(Consumer.id.in_(set(ids))))
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
-
-
-async def consumers_by_subject(db: RequestDB, subjects: Sequence[str]) -> list[Consumer | None]:
-    rows = await db.scalars(select(Consumer).where(Consumer.subject.in_(set(subjects))))
-    by_subject = {row.subject: row for row in rows}
-    return [by_subject.get(s) for s in subjects]
+consumers_by_id = rows_by_unique_key(Consumer, Consumer.id)
+consumers_by_subject = rows_by_unique_key(Consumer, Consumer.subject)
 
 
 async def api_keys_by_consumer(db: RequestDB, ids: Sequence[str]) -> list[list[ApiKey]]:

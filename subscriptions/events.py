@@ -23,6 +23,9 @@ class GovernanceEventMessage:
     actor: str
     payload: dict[str, Any] = field(default_factory=dict)
     owner_subject: str | None = None
+    # Not transported: what this process derives from the event once and hands to every
+    # local subscriber it reaches (the fan-out shares one rendering per audience).
+    derived: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> bytes:
         return json.dumps(

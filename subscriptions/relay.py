@@ -17,18 +17,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
-from sqlalchemy import event, text, update
+from opentelemetry import trace
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from graph.telemetry.metrics import observe_outbox
 from persistence.models import GovernanceEvent
 from persistence.models.base import utcnow
 from subscriptions.bus import EventBus
 from subscriptions.store import unpublished
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+OUTBOX = "governance"
 
 # Any fixed 64-bit number, distinct from the governance write lock's key.
 RELAY_LOCK_KEY = 0x6D6B_7467_6F76_0002
@@ -54,6 +59,7 @@ class OutboxRelay:
         self.busy_retry = busy_retry
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._observed_at = float("-inf")
 
     # --- wake-ups on local commits ------------------------------------------------------
 
@@ -97,6 +103,9 @@ class OutboxRelay:
             except Exception:
                 log.exception("governance outbox relay failed; retrying")
                 published = 0
+            # At most once per poll interval: a replica waiting for its turn loops fast.
+            if time.monotonic() - self._observed_at >= self.poll_interval:
+                await self.observe()
             if published is None:
                 await asyncio.sleep(self.busy_retry)
             elif published == 0:
@@ -114,13 +123,37 @@ class OutboxRelay:
             events = await unpublished(session, limit=self.batch_size)
             if not events:
                 return 0
-            await self.bus.publish(events)
+            # One span per batch; with tracing on, the Kafka instrumentation's per-message
+            # "send" spans nest under it.
+            with tracer.start_as_current_span(
+                "governance outbox publish", kind=trace.SpanKind.PRODUCER
+            ) as span:
+                span.set_attribute("messaging.system", self.bus.name)
+                span.set_attribute("messaging.batch.message_count", len(events))
+                await self.bus.publish(events)
             await session.execute(
                 update(GovernanceEvent)
                 .where(GovernanceEvent.id.in_([e.id for e in events]))
                 .values(published_at=utcnow())
             )
         return len(events)
+
+    async def observe(self) -> None:
+        """Set the outbox gauges: unpublished rows and the age of the oldest one."""
+        self._observed_at = time.monotonic()
+        try:
+            async with self.session_factory() as session:
+                pending, oldest = (
+                    await session.execute(
+                        select(func.count(), func.min(GovernanceEvent.occurred_at)).where(
+                            GovernanceEvent.published_at.is_(None)
+                        )
+                    )
+                ).one()
+        except Exception:
+            log.debug("governance outbox not measured", exc_info=True)
+            return
+        observe_outbox(OUTBOX, pending, oldest)
 
     async def _take_turn(self, session: AsyncSession) -> bool:
         dialect = session.get_bind().dialect.name

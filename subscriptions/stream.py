@@ -95,6 +95,9 @@ class GovernanceStream:
     async def _reconnect(self) -> None:
         delay = RECONNECT_INITIAL_SECONDS
         while True:
+            # The relay is not running yet, so the outbox lag is measured here: the backlog
+            # that builds up during the outage stays visible.
+            await self.relay.observe()
             await asyncio.sleep(delay)
             try:
                 await self._connect()

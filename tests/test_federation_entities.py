@@ -101,12 +101,12 @@ async def test_catalog_entities_with_provider_add_one_statement_for_providers(
     ("subgraph", "selection", "roles", "tables"),
     [
         ("search", "id similar(first: 3) { id }", (), ("services",)),
-        # usage checks who may see the stats (services), then sums the records
+        # usage sums the records; an admin needs no ownership lookup (services, providers)
         (
             "usage",
             "id usageStats(window: MONTH) { requests cost }",
             ("admin",),
-            ("services", "usage_records"),
+            ("usage_records",),
         ),
         ("governance", "id compliance { compliant }", (), ("compliance_checks",)),
         ("governance", "id auditTrail(first: 5) { action }", ("admin",), ("audit_log",)),

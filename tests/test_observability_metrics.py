@@ -114,13 +114,16 @@ async def test_helpers_for_other_components_are_exported(client: httpx.AsyncClie
     )
     metrics.RATE_LIMITED.labels(service="obs-test-svc").inc()
     metrics.QUOTA_REFUSED.labels(service="obs-test-svc").inc()
-    metrics.ACTIVE_SUBSCRIPTIONS.labels(protocol="graphql-transport-ws").inc()
-    after = await scrape(client)
+    metrics.observe_outbox("usage", 0, None)
+    with metrics.active_subscription("graphql-transport-ws"):
+        after = await scrape(client)
+    ended = await scrape(client)
 
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert moved("marketplace_passthrough_calls_total", service="obs-test-svc", status="200") == 1
+    calls = {"service": "obs-test-svc", "status": "200", "code": "relayed"}
+    assert moved("marketplace_passthrough_calls_total", **calls) == 1
     assert moved("marketplace_passthrough_tokens_total", service="obs-test-svc", kind="input") == 12
     assert (
         moved("marketplace_passthrough_tokens_total", service="obs-test-svc", kind="output") == 30
@@ -129,7 +132,9 @@ async def test_helpers_for_other_components_are_exported(client: httpx.AsyncClie
     assert abs(cost - 0.0042) < 1e-9
     assert moved("marketplace_rate_limited_total", service="obs-test-svc") == 1
     assert moved("marketplace_quota_refused_total", service="obs-test-svc") == 1
-    for gauge in ("marketplace_usage_buffer_depth", "marketplace_outbox_lag_seconds"):
-        assert (gauge, ()) in after
+    assert ("marketplace_usage_buffer_depth", ()) in after
+    assert ("marketplace_outbox_lag_seconds", (("outbox", "usage"),)) in after
     assert moved("marketplace_active_subscriptions", protocol="graphql-transport-ws") == 1
-    metrics.ACTIVE_SUBSCRIPTIONS.labels(protocol="graphql-transport-ws").dec()
+    assert value(ended, "marketplace_active_subscriptions", protocol="graphql-transport-ws") == (
+        value(before, "marketplace_active_subscriptions", protocol="graphql-transport-ws")
+    )

@@ -7,11 +7,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from graph import health
 from graph.app import create_app
-from graph.runtime import Runtime
 from graph.settings import Settings, load_settings
 from tests.conftest import service_url
 
@@ -58,22 +55,22 @@ async def test_a_required_backend_down_answers_503(
     assert body["backends"]["database"]["status"] == "up"
 
 
-async def test_kafka_down_answers_503(backend_settings):
-    # The gateway's startup connects the governance stream to Kafka and stops when it cannot,
-    # so this probes the readiness endpoint over a runtime that was not started.
+async def test_kafka_down_answers_503_while_the_gateway_runs(backend_settings):
+    # The governance stream reconnects in the background, so the gateway starts and serves
+    # with Kafka down; readiness says so. (tests/test_observability_recorded.py drives the
+    # passthrough, search and the outboxes through the same outage.)
     settings = backend_settings(kafka_bootstrap_servers=f"127.0.0.1:{closed_port()}")
-    app = FastAPI()
-    app.include_router(health.router)
-    app.state.runtime = Runtime.create(settings)
-    try:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
             response = await http.get("/health/ready")
-    finally:
-        await app.state.runtime.close()
+            assert (await http.get("/health")).json() == {"status": "ok"}
+            query = await http.post("/graphql", json={"query": "{ services { totalCount } }"})
     assert response.status_code == 503
     assert response.json()["backends"]["kafka"]["status"] == "down"
     assert response.json()["backends"]["database"]["status"] == "up"
+    assert query.json()["data"] == {"services": {"totalCount": 0}}
 
 
 async def test_all_configured_backends_up_answers_200(backend_settings):

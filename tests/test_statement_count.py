@@ -43,9 +43,7 @@ async def test_cross_subgraph_fields_are_batched(
     counts = []
     for n in (5, 40):
         with count_statements(engine) as counter:
-            body = await gql(
-                seeded_client, query, {"n": n}, headers=admin
-            )
+            body = await gql(seeded_client, query, {"n": n}, headers=admin)
         assert "errors" not in body, body
         counts.append(counter.count)
     assert counts[0] == counts[1], counts

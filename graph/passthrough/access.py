@@ -96,6 +96,7 @@ class AccessResolver:
                             ServicePricing.input_price_per_1k,
                             ServicePricing.output_price_per_1k,
                             ServicePricing.request_price,
+                            ServicePricing.currency,
                         )
                         .where(ServicePricing.service_id == service.id)
                         .order_by(ServicePricing.effective_from.desc())

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import anyio
 import httpx
@@ -27,6 +28,13 @@ from graph.passthrough.access import Access
 from graph.passthrough.accounting import TokenCount, UsageMeter, estimate_tokens
 from graph.passthrough.problems import Problem, problem_response
 from graph.passthrough.state import PassthroughState
+from graph.telemetry.metrics import (
+    QUOTA_REFUSED,
+    RATE_LIMITED,
+    RELAYED,
+    UNKNOWN_SERVICE,
+    record_passthrough_call,
+)
 from persistence.models import ServiceStatus
 from resolvers.keys import hash_key, looks_like_key
 from resolvers.metering.events import UsageEvent
@@ -80,6 +88,14 @@ def _ms(since: float) -> int:
     return int((time.perf_counter() - since) * 1000)
 
 
+def _refuse(
+    problem: Problem, detail: str, *, service: str = UNKNOWN_SERVICE, **answer: Any
+) -> Response:
+    """A call refused before it was admitted: counted in the metrics, not metered as usage."""
+    record_passthrough_call(service=service, status=problem.status, code=problem.name)
+    return problem_response(problem, detail, **answer)
+
+
 @router.api_route("/v1/services/{service_slug}/{path:path}", methods=METHODS)
 async def passthrough(request: Request, service_slug: str, path: str) -> Response:
     state: PassthroughState = request.app.state.passthrough
@@ -93,7 +109,7 @@ async def passthrough(request: Request, service_slug: str, path: str) -> Respons
     try:
         body = await _read_body(request, settings.max_request_body_bytes)
     except _BodyTooLarge:
-        return problem_response(
+        return _refuse(
             Problem.PAYLOAD_TOO_LARGE,
             f"The request body exceeds {settings.max_request_body_bytes} bytes.",
         )
@@ -108,18 +124,21 @@ async def passthrough(request: Request, service_slug: str, path: str) -> Respons
         or access.key_revoked
         or (access.key_expires_at is not None and access.key_expires_at <= now)
     ):
-        return problem_response(
-            Problem.INVALID_API_KEY, "Missing, unknown, revoked or expired API key."
-        )
+        return _refuse(Problem.INVALID_API_KEY, "Missing, unknown, revoked or expired API key.")
     if access.service_id is None or access.endpoint_url is None:
-        return problem_response(Problem.SERVICE_NOT_FOUND, f"No service {service_slug!r}.")
+        return _refuse(Problem.SERVICE_NOT_FOUND, f"No service {service_slug!r}.")
+    # From here the slug names a listed service, a bounded label.
     if access.subscription_id is None:
-        return problem_response(
-            Problem.NOT_SUBSCRIBED, f"No active subscription to {service_slug!r}."
+        return _refuse(
+            Problem.NOT_SUBSCRIBED,
+            f"No active subscription to {service_slug!r}.",
+            service=service_slug,
         )
     if access.service_status is not ServiceStatus.ACTIVE:
-        return problem_response(
-            Problem.SERVICE_SUSPENDED, f"Service {service_slug!r} is not active."
+        return _refuse(
+            Problem.SERVICE_SUSPENDED,
+            f"Service {service_slug!r} is not active.",
+            service=service_slug,
         )
 
     try:
@@ -127,14 +146,18 @@ async def passthrough(request: Request, service_slug: str, path: str) -> Respons
             f"{access.api_key_id}:{access.service_id}", access.rate_per_second, access.burst
         )
     except RateLimiterUnavailable:
-        return problem_response(
-            Problem.RATE_LIMITER_UNAVAILABLE, "The rate limiter is unavailable; try again."
+        return _refuse(
+            Problem.RATE_LIMITER_UNAVAILABLE,
+            "The rate limiter is unavailable; try again.",
+            service=service_slug,
         )
     limit_headers = decision.headers()
     if not decision.allowed:
-        return problem_response(
+        RATE_LIMITED.labels(service=service_slug).inc()
+        return _refuse(
             Problem.RATE_LIMITED,
             f"More than {access.rate_per_second} requests/second (burst {access.burst}).",
+            service=service_slug,
             headers=limit_headers,
         )
 
@@ -159,27 +182,26 @@ async def passthrough(request: Request, service_slug: str, path: str) -> Respons
                 now=now,
             )
         except QuotaExceeded as exc:
+            # Request/token quota and budget alike; the calls counter's code tells them apart.
+            QUOTA_REFUSED.labels(service=service_slug).inc()
             retry_after = max(1, math.ceil((exc.reset_at - now).total_seconds()))
-            return problem_response(
+            return _refuse(
                 Problem[exc.code],
                 f"The monthly limit is reached; it resets at {exc.reset_at.isoformat()}.",
+                service=service_slug,
                 headers={**limit_headers, "Retry-After": str(retry_after)},
                 resetAt=exc.reset_at.isoformat(),
             )
 
     await state.writer.wait_for_room()
-    call = _Call(state, access, request_id, now, started, len(body), reservation)
+    call = _Call(state, access, service_slug, request_id, now, started, len(body), reservation)
 
     url = forwarding.upstream_url(access.endpoint_url, path, request.url.query)
     origin = forwarding.origin_of(url)
     if forwarding.is_private_host(url) and not settings.allow_private_upstreams:
-        call.record(502, None)
-        return problem_response(
-            Problem.UPSTREAM_UNAVAILABLE, "The upstream address is not allowed."
-        )
+        return call.fail(Problem.UPSTREAM_UNAVAILABLE, "The upstream address is not allowed.")
     if not state.breakers.allow(origin):
-        call.record(502, None)
-        return problem_response(
+        return call.fail(
             Problem.UPSTREAM_UNAVAILABLE, "The upstream is failing; its circuit is open."
         )
     upstream_request = state.client.build_request(
@@ -190,16 +212,15 @@ async def passthrough(request: Request, service_slug: str, path: str) -> Respons
         ),
         content=body,
     )
+    call.sent = time.perf_counter()
     try:
         upstream = await state.client.send(upstream_request, stream=True)
     except httpx.TimeoutException:
         state.breakers.failure(origin)
-        call.record(504, None)
-        return problem_response(Problem.UPSTREAM_TIMEOUT, "The upstream did not answer in time.")
+        return call.fail(Problem.UPSTREAM_TIMEOUT, "The upstream did not answer in time.")
     except httpx.HTTPError as exc:
         state.breakers.failure(origin)
-        call.record(502, None)
-        return problem_response(
+        return call.fail(
             Problem.UPSTREAM_UNAVAILABLE,
             f"The upstream could not be reached ({type(exc).__name__}).",
         )
@@ -244,6 +265,7 @@ class _Call:
         self,
         state: PassthroughState,
         access: Access,
+        service_slug: str,
         request_id: str,
         at: datetime,
         started: float,
@@ -252,15 +274,25 @@ class _Call:
     ) -> None:
         self.state = state
         self.access = access
+        self.service_slug = service_slug
         self.request_id = request_id
         self.at = at
         self.started = started
         self.bytes_in = bytes_in
         self.reservation = reservation
         self.ttfb_ms: int | None = None
+        # When the request went to the upstream (None: it never did).
+        self.sent: float | None = None
         self._recorded = False
 
-    def record(self, status: int, tokens: TokenCount | None, *, bytes_out: int = 0) -> None:
+    def fail(self, problem: Problem, detail: str) -> Response:
+        """The gateway answers for a failed upstream: recorded (uncharged), then the problem."""
+        self.record(problem.status, None, code=problem.name)
+        return problem_response(problem, detail)
+
+    def record(
+        self, status: int, tokens: TokenCount | None, *, bytes_out: int = 0, code: str = RELAYED
+    ) -> None:
         if self._recorded:
             return
         self._recorded = True
@@ -273,6 +305,17 @@ class _Call:
             else Decimal(0)
         )
         assert access.service_id is not None
+        record_passthrough_call(
+            service=self.service_slug,
+            status=status,
+            code=code,
+            # Until the last byte (or the failure): the whole answer, streams included.
+            upstream_seconds=None if self.sent is None else time.perf_counter() - self.sent,
+            input_tokens=tokens.input_tokens,
+            output_tokens=tokens.output_tokens,
+            cost=cost,
+            currency=access.price.currency,
+        )
         self.state.writer.submit(
             UsageEvent(
                 id=self.request_id,

@@ -8,9 +8,10 @@ What other parts of the gateway record (import the object or the helper):
 
 * the passthrough: ``record_passthrough_call`` (or ``PASSTHROUGH_CALLS``,
   ``PASSTHROUGH_LATENCY``, ``TOKENS``, ``COST`` directly), ``RATE_LIMITED``, ``QUOTA_REFUSED``;
-* the usage buffer: ``USAGE_BUFFER_DEPTH.set(n)``;
-* the governance outbox relay: ``OUTBOX_LAG.set(seconds)``, ``OUTBOX_PENDING.set(rows)``;
-* subscriptions: ``ACTIVE_SUBSCRIPTIONS.labels(protocol=...).inc()`` / ``.dec()``.
+* the usage writer: ``USAGE_BUFFER_DEPTH.inc()`` / ``.dec(n)`` (summed over writers);
+* the outbox relays (usage and governance): ``observe_outbox(name, pending, oldest)``;
+* subscriptions: ``active_subscription(protocol)`` around the stream (or
+  ``ACTIVE_SUBSCRIPTIONS.labels(protocol=...).inc()`` / ``.dec()``).
 
 HTTP, GraphQL operations and the DB pool are recorded by this package itself.
 """
@@ -20,6 +21,8 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from prometheus_client import (
@@ -81,10 +84,18 @@ GRAPHQL_LATENCY = Histogram(
 
 # --- Metered passthrough ------------------------------------------------------------------
 
+# A call refused before its service is known (bad key, unknown slug, oversized body) is
+# counted under this service label: the slug in the path is user input, not a bounded set.
+UNKNOWN_SERVICE = "<unknown>"
+# The ``code`` of a call answered by the upstream itself (any status): the gateway's own
+# answers carry their problem code (RATE_LIMITED, UPSTREAM_TIMEOUT, ...).
+RELAYED = "relayed"
+
 PASSTHROUGH_CALLS = Counter(
     f"{PREFIX}_passthrough_calls",
-    "Passthrough calls, by service slug and the status code the consumer received.",
-    ["service", "status"],
+    "Passthrough calls, by service slug, the status code the consumer received and the "
+    "gateway's problem code (``relayed`` when the upstream answered).",
+    ["service", "status", "code"],
 )
 PASSTHROUGH_LATENCY = Histogram(
     f"{PREFIX}_passthrough_upstream_duration_seconds",
@@ -118,9 +129,16 @@ QUOTA_REFUSED = Counter(
 USAGE_BUFFER_DEPTH = Gauge(
     f"{PREFIX}_usage_buffer_depth", "Usage records buffered in memory, not yet written."
 )
-OUTBOX_PENDING = Gauge(f"{PREFIX}_outbox_pending", "Outbox rows not yet published.")
+# Two outboxes: ``usage`` (usage events to Kafka) and ``governance`` (governance events to
+# the event bus). Each relay measures its own after every pass, published or failed, so an
+# outage shows as a growing lag.
+OUTBOX_PENDING = Gauge(
+    f"{PREFIX}_outbox_pending", "Outbox rows not yet published, by outbox.", ["outbox"]
+)
 OUTBOX_LAG = Gauge(
-    f"{PREFIX}_outbox_lag_seconds", "Age of the oldest outbox row not yet published (0 if none)."
+    f"{PREFIX}_outbox_lag_seconds",
+    "Age of the oldest outbox row not yet published (0 if none), by outbox.",
+    ["outbox"],
 )
 ACTIVE_SUBSCRIPTIONS = Gauge(
     f"{PREFIX}_active_subscriptions",
@@ -133,6 +151,7 @@ def record_passthrough_call(
     *,
     service: str,
     status: int,
+    code: str = RELAYED,
     upstream_seconds: float | None = None,
     input_tokens: int = 0,
     output_tokens: int = 0,
@@ -140,7 +159,7 @@ def record_passthrough_call(
     currency: str = "USD",
 ) -> None:
     """Record one finished passthrough call (tokens and cost only when metered)."""
-    PASSTHROUGH_CALLS.labels(service=service, status=str(status)).inc()
+    PASSTHROUGH_CALLS.labels(service=service, status=str(status), code=code).inc()
     if upstream_seconds is not None:
         PASSTHROUGH_LATENCY.labels(service=service).observe(upstream_seconds)
     if input_tokens:
@@ -151,6 +170,28 @@ def record_passthrough_call(
         # Prometheus samples are floats; the exact Decimal amount is what the usage records
         # hold, this series is for dashboards and alerts.
         COST.labels(service=service, currency=currency).inc(float(cost))
+
+
+def observe_outbox(outbox: str, pending: int, oldest: datetime | None) -> None:
+    """Set an outbox's gauges from its row count and its oldest unpublished row's time."""
+    OUTBOX_PENDING.labels(outbox=outbox).set(pending)
+    lag = 0.0
+    if oldest is not None:
+        if oldest.tzinfo is None:  # SQLite hands back naive datetimes; they are UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        lag = max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
+    OUTBOX_LAG.labels(outbox=outbox).set(lag)
+
+
+@contextmanager
+def active_subscription(protocol: str) -> Iterator[None]:
+    """Count one open subscription for as long as the block runs."""
+    gauge = ACTIVE_SUBSCRIPTIONS.labels(protocol=protocol)
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
 
 
 # --- Database connection pool -------------------------------------------------------------

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, IdMixin, TimestampMixin, str_enum, utcnow
@@ -48,7 +48,20 @@ class Plan(IdMixin, Base):
 
 class Subscription(IdMixin, TimestampMixin, Base):
     __tablename__ = "subscriptions"
-    __table_args__ = (Index("ix_subscriptions_consumer_service", "consumer_id", "service_id"),)
+    __table_args__ = (
+        Index("ix_subscriptions_consumer_service", "consumer_id", "service_id"),
+        # At most one ACTIVE subscription per (consumer, service): the passthrough resolves a
+        # key's subscription by that pair, and two concurrent `subscribe` calls must not both
+        # insert. Cancelled rows stay as history, any number of them.
+        Index(
+            "uq_subscriptions_one_active",
+            "consumer_id",
+            "service_id",
+            unique=True,
+            postgresql_where=text("status = 'ACTIVE'"),
+            sqlite_where=text("status = 'ACTIVE'"),
+        ),
+    )
 
     consumer_id: Mapped[str] = mapped_column(ForeignKey("consumers.id"))
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)

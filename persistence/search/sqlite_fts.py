@@ -104,8 +104,14 @@ class SqliteFtsIndex(BuiltinIndex):
         if ids is None:
             await session.execute(text("DELETE FROM search_fts"))
             return
+        # By rowid (the FTS table's key, shared with the document row): service_id is not
+        # indexed in FTS5, so deleting by it would scan the whole table per document.
         await session.execute(
-            text("DELETE FROM search_fts WHERE service_id = :id"), [{"id": i} for i in ids]
+            text(
+                "DELETE FROM search_fts WHERE rowid = "
+                "(SELECT rowid FROM search_documents WHERE service_id = :id)"
+            ),
+            [{"id": i} for i in ids],
         )
 
     async def _upsert_rows(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -15,6 +15,7 @@ class Price:
     input_per_1k: Decimal | None = None
     output_per_1k: Decimal | None = None
     per_request: Decimal | None = None
+    currency: str = "USD"  # ISO 4217, as listed with the prices
 
     def cost(self, input_tokens: int, output_tokens: int) -> Decimal:
         total = Decimal(0)

@@ -13,13 +13,17 @@ import json
 import logging
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, select
+from opentelemetry import trace
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from graph.telemetry.metrics import observe_outbox
 from persistence.models import UsageOutbox
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 MAX_BACKOFF_SECONDS = 10.0
+OUTBOX = "usage"
 
 
 class UsageRelay:
@@ -64,12 +68,13 @@ class UsageRelay:
             except Exception as exc:
                 log.warning("usage relay: publish failed (%s); retrying in %.1fs", exc, backoff)
                 await self._close_producer()
-                sent = 0
+                await self.observe()  # a broker outage shows as a growing lag
                 if self._stopping.is_set():
                     return
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
+            await self.observe()
             if self._stopping.is_set() and sent == 0:
                 return
             if sent < self._batch_size:
@@ -93,19 +98,43 @@ class UsageRelay:
             ).all()
             if not rows:
                 return 0
-            producer = await self._producer_started()
-            futures = [
-                await producer.send(
-                    self._topic,
-                    key=service_id.encode(),
-                    value=json.dumps(payload, separators=(",", ":")).encode(),
-                )
-                for _, service_id, payload in rows
-            ]
-            await asyncio.gather(*futures)
+            # One span per published batch: the aiokafka instrumentation's per-message
+            # "send" spans (tracing on) nest under it instead of each being a lone trace.
+            with tracer.start_as_current_span(
+                f"{self._topic} publish", kind=trace.SpanKind.PRODUCER
+            ) as span:
+                span.set_attribute("messaging.system", "kafka")
+                span.set_attribute("messaging.destination.name", self._topic)
+                span.set_attribute("messaging.batch.message_count", len(rows))
+                producer = await self._producer_started()
+                futures = [
+                    await producer.send(
+                        self._topic,
+                        key=service_id.encode(),
+                        value=json.dumps(payload, separators=(",", ":")).encode(),
+                    )
+                    for _, service_id, payload in rows
+                ]
+                await asyncio.gather(*futures)
             await conn.execute(delete(UsageOutbox).where(UsageOutbox.id.in_([r[0] for r in rows])))
         self.published += len(rows)
         return len(rows)
+
+    async def observe(self) -> None:
+        """Set the outbox gauges (rows waiting, age of the oldest); one aggregate query."""
+        try:
+            async with self._engine.connect() as conn:
+                pending, oldest = (
+                    await conn.execute(
+                        select(func.count(), func.min(UsageOutbox.created_at)).select_from(
+                            UsageOutbox
+                        )
+                    )
+                ).one()
+        except Exception:
+            log.debug("usage relay: outbox not measured", exc_info=True)
+            return
+        observe_outbox(OUTBOX, pending, oldest)
 
     async def _producer_started(self) -> AIOKafkaProducer:
         if self._producer is None:

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from graph.telemetry.metrics import USAGE_BUFFER_DEPTH
 from persistence.models import ApiKey, UsageOutbox, UsageRecord
 from resolvers.metering.events import UsageEvent
 from resolvers.metering.quota import Reservation, settle_statement
@@ -71,6 +72,8 @@ class UsageWriter:
     def submit(self, event: UsageEvent) -> None:
         """Buffer one event (synchronous: safe in a cancelled response's cleanup)."""
         self._pending.append(event)
+        # inc/dec rather than set: the gauge is the sum over every writer in the process.
+        USAGE_BUFFER_DEPTH.inc()
         if event.api_key_id is not None:
             self._last_used[event.api_key_id] = event.occurred_at
         if len(self._pending) >= self._flush_size:
@@ -137,6 +140,7 @@ class UsageWriter:
                     [{"key_id": k, "used_at": t} for k, t in last_used.items()],
                 )
         del self._pending[: len(batch)]
+        USAGE_BUFFER_DEPTH.dec(len(batch))
         for key_id, used_at in last_used.items():
             if self._last_used.get(key_id) == used_at:
                 del self._last_used[key_id]

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import strawberry
 
-from graph.auth import Role
 from graph.context import GatewayInfo
+from graph.permissions import IsProvider
 from persistence import models
 from resolvers import publishing
 from resolvers.validation import PriceList
@@ -130,11 +130,14 @@ class RetireServicePayload:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Register a provider owned by the caller (admins: anyone).")
+    @strawberry.mutation(
+        permission_classes=[IsProvider],
+        description="Register a provider owned by the caller (admins: anyone).",
+    )
     async def create_provider(
         self, info: GatewayInfo, input: CreateProviderInput
     ) -> CreateProviderPayload:
-        ctx = write_context(info, Role.PROVIDER)
+        ctx = write_context(info)
         draft = publishing.ProviderDraft(
             slug=input.slug,
             name=input.name,
@@ -148,13 +151,14 @@ class Mutation:
         return CreateProviderPayload(provider=Provider.from_model(row))
 
     @strawberry.mutation(
+        permission_classes=[IsProvider],
         description="Publish a new service with its first version, through the validation "
-        "pipeline; it becomes ACTIVE, or PENDING_APPROVAL when its category needs approval."
+        "pipeline; it becomes ACTIVE, or PENDING_APPROVAL when its category needs approval.",
     )
     async def publish_service(
         self, info: GatewayInfo, input: PublishServiceInput
     ) -> PublishServicePayload:
-        ctx = write_context(info, Role.PROVIDER)
+        ctx = write_context(info)
         draft = publishing.ServiceDraft(
             provider_id=str(input.provider_id),
             slug=input.slug,
@@ -180,11 +184,14 @@ class Mutation:
             approval_request_id=strawberry.ID(approval.id) if approval else None,
         )
 
-    @strawberry.mutation(description="Publish a version strictly greater than the current one.")
+    @strawberry.mutation(
+        permission_classes=[IsProvider],
+        description="Publish a version strictly greater than the current one.",
+    )
     async def publish_service_version(
         self, info: GatewayInfo, input: PublishServiceVersionInput
     ) -> PublishServiceVersionPayload:
-        ctx = write_context(info, Role.PROVIDER)
+        ctx = write_context(info)
         async with info.context.db.transaction() as session:
             service, version = await publishing.publish_service_version(
                 session, ctx, str(input.service_id), input.version, input.changelog
@@ -193,11 +200,14 @@ class Mutation:
             service=Service.from_model(service), version=ServiceVersion.from_model(version)
         )
 
-    @strawberry.mutation(description="Change a service's metadata, endpoint or prices.")
+    @strawberry.mutation(
+        permission_classes=[IsProvider],
+        description="Change a service's metadata, endpoint or prices.",
+    )
     async def update_service(
         self, info: GatewayInfo, input: UpdateServiceInput
     ) -> UpdateServicePayload:
-        ctx = write_context(info, Role.PROVIDER)
+        ctx = write_context(info)
         changes = publishing.ServiceChanges(
             name=input.name,
             description=input.description,
@@ -213,22 +223,25 @@ class Mutation:
             service = await publishing.update_service(session, ctx, str(input.service_id), changes)
         return UpdateServicePayload(service=Service.from_model(service))
 
-    @strawberry.mutation(description="Mark an ACTIVE service DEPRECATED (still listed).")
+    @strawberry.mutation(
+        permission_classes=[IsProvider],
+        description="Mark an ACTIVE service DEPRECATED (still listed).",
+    )
     async def deprecate_service(
         self, info: GatewayInfo, input: ServiceLifecycleInput
     ) -> DeprecateServicePayload:
-        ctx = write_context(info, Role.PROVIDER)
+        ctx = write_context(info)
         async with info.context.db.transaction() as session:
             service = await publishing.deprecate_service(
                 session, ctx, str(input.service_id), input.reason
             )
         return DeprecateServicePayload(service=Service.from_model(service))
 
-    @strawberry.mutation(description="Retire a service for good.")
+    @strawberry.mutation(permission_classes=[IsProvider], description="Retire a service for good.")
     async def retire_service(
         self, info: GatewayInfo, input: ServiceLifecycleInput
     ) -> RetireServicePayload:
-        ctx = write_context(info, Role.PROVIDER)
+        ctx = write_context(info)
         async with info.context.db.transaction() as session:
             service = await publishing.retire_service(
                 session, ctx, str(input.service_id), input.reason

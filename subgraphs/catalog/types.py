@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 
 from graph.context import GatewayContext, GatewayInfo
+from graph.permissions import SeesProviderSecrets
 from persistence import models
 from resolvers import catalog
 from resolvers.catalog import Page
@@ -67,6 +68,9 @@ class Service:
     created_at: datetime
     updated_at: datetime
     provider_id: strawberry.Private[str]
+    # Owner-only values: exposed through the guarded fields below, never as plain fields.
+    endpoint: strawberry.Private[str]
+    upstream_auth_header: strawberry.Private[str | None]
 
     @classmethod
     def from_model(cls, row: models.Service) -> Service:
@@ -82,6 +86,8 @@ class Service:
             created_at=row.created_at,
             updated_at=row.updated_at,
             provider_id=row.provider_id,
+            endpoint=row.endpoint_url,
+            upstream_auth_header=row.upstream_auth_header,
         )
 
     @classmethod
@@ -103,6 +109,22 @@ class Service:
     async def versions(self, info: GatewayInfo) -> list[ServiceVersion]:
         rows = await info.context.loaders.versions_by_service.load(str(self.id))
         return [ServiceVersion.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="The upstream URL the passthrough forwards to (the owning provider and "
+        "admins only; null with a FORBIDDEN error for everyone else).",
+        permission_classes=[SeesProviderSecrets],
+    )
+    async def endpoint_url(self) -> str | None:
+        return self.endpoint
+
+    @strawberry.field(
+        description="Whether the gateway sends a credential upstream; the credential itself "
+        "is never shown (the owning provider and admins only).",
+        permission_classes=[SeesProviderSecrets],
+    )
+    async def upstream_auth_configured(self) -> bool | None:
+        return self.upstream_auth_header is not None
 
     @strawberry.field
     async def pricing(self, info: GatewayInfo) -> Pricing | None:

@@ -1,4 +1,5 @@
-"""Governance mutations: policies (admins), approval decisions (approvers), suspension (admins).
+"""Governance mutations: policies (admins), approval decisions (approvers), resubmission
+(the service's provider), suspension (admins).
 
 Each runs in one transaction with its audit entry and governance event(s).
 """
@@ -10,16 +11,14 @@ from typing import Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from graph.auth import Role
 from graph.context import GatewayInfo
+from graph.permissions import IsAdmin, IsApprover, IsProvider
 from persistence import models
 from persistence.models.base import utcnow
 from resolvers import approvals, policies, suspension
 from resolvers.compliance import EnforcementResult
 from subgraphs.common.writes import write_context
 from subgraphs.governance.types import ApprovalRequest, Enforcement, Policy, Service
-
-ADMIN = (Role.ADMIN, Role.SUPER_ADMIN)
 
 
 @strawberry.input
@@ -78,6 +77,20 @@ class ApprovalDecisionPayload:
 
 
 @strawberry.input
+class ResubmitServiceInput:
+    service_id: strawberry.ID
+    comment: str | None = strawberry.field(
+        default=None, description="What changed since the rejection; shown to the approver."
+    )
+
+
+@strawberry.type
+class ResubmitServicePayload:
+    approval_request: ApprovalRequest
+    service: Service
+
+
+@strawberry.input
 class ServiceStatusChangeInput:
     service_id: strawberry.ID
     reason: str
@@ -96,11 +109,12 @@ class ReinstateServicePayload:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
+        permission_classes=[IsAdmin],
         description="Create a policy (admins). A BLOCKING one suspends the ACTIVE services "
-        "that break it, at once."
+        "that break it, at once.",
     )
     async def create_policy(self, info: GatewayInfo, input: CreatePolicyInput) -> PolicyPayload:
-        ctx = write_context(info, *ADMIN)
+        ctx = write_context(info)
         draft = policies.PolicyDraft(
             name=input.name,
             enforcement=models.Enforcement(input.enforcement),
@@ -111,9 +125,12 @@ class Mutation:
             row, result = await policies.create_policy(session, ctx, draft)
         return PolicyPayload.of(row, result)
 
-    @strawberry.mutation(description="Change a policy (admins); BLOCKING ones are re-enforced.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Change a policy (admins); BLOCKING ones are re-enforced.",
+    )
     async def update_policy(self, info: GatewayInfo, input: UpdatePolicyInput) -> PolicyPayload:
-        ctx = write_context(info, *ADMIN)
+        ctx = write_context(info)
         changes = policies.PolicyChanges(
             name=input.name,
             description=input.description,
@@ -124,34 +141,61 @@ class Mutation:
             row, result = await policies.update_policy(session, ctx, str(input.policy_id), changes)
         return PolicyPayload.of(row, result)
 
-    @strawberry.mutation(description="Stop enforcing a policy (admins).")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="Stop enforcing a policy (admins)."
+    )
     async def deactivate_policy(
         self, info: GatewayInfo, input: DeactivatePolicyInput
     ) -> PolicyPayload:
-        ctx = write_context(info, *ADMIN)
+        ctx = write_context(info)
         async with info.context.db.transaction() as session:
             row = await policies.deactivate_policy(session, ctx, str(input.policy_id))
         return PolicyPayload.of(row)
 
-    @strawberry.mutation(description="Approve a pending request: the service becomes ACTIVE.")
+    @strawberry.mutation(
+        permission_classes=[IsApprover],
+        description="Approve a pending request: the service becomes ACTIVE.",
+    )
     async def approve_service(
         self, info: GatewayInfo, input: DecideApprovalInput
     ) -> ApprovalDecisionPayload:
         return await _decide(info, input, approve=True)
 
     @strawberry.mutation(
-        description="Reject a pending request (comment required): the service goes to DRAFT."
+        permission_classes=[IsApprover],
+        description="Reject a pending request (comment required): the service goes to DRAFT.",
     )
     async def reject_service(
         self, info: GatewayInfo, input: DecideApprovalInput
     ) -> ApprovalDecisionPayload:
         return await _decide(info, input, approve=False)
 
-    @strawberry.mutation(description="Suspend an ACTIVE service (admins), with a reason.")
+    @strawberry.mutation(
+        permission_classes=[IsProvider],
+        description="Ask again for approval of a rejected or expired (DRAFT) service: its "
+        "provider (or an admin) opens a new request and the service is PENDING_APPROVAL.",
+    )
+    async def resubmit_service(
+        self, info: GatewayInfo, input: ResubmitServiceInput
+    ) -> ResubmitServicePayload:
+        ctx = write_context(info)
+        async with info.context.db.transaction() as session:
+            request, service = await approvals.resubmit(
+                session, ctx, str(input.service_id), input.comment
+            )
+        return ResubmitServicePayload(
+            approval_request=ApprovalRequest.from_model(request, utcnow()),
+            service=Service(id=strawberry.ID(service.id)),
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Suspend an ACTIVE service (admins), with a reason.",
+    )
     async def suspend_service(
         self, info: GatewayInfo, input: ServiceStatusChangeInput
     ) -> SuspendServicePayload:
-        ctx = write_context(info, *ADMIN)
+        ctx = write_context(info)
         async with info.context.db.transaction() as session:
             row = await suspension.suspend_service(
                 session, ctx, str(input.service_id), input.reason
@@ -159,13 +203,14 @@ class Mutation:
         return SuspendServicePayload(service=Service(id=strawberry.ID(row.id)))
 
     @strawberry.mutation(
+        permission_classes=[IsAdmin],
         description="Reinstate a SUSPENDED service (admins); refused while it still breaks a "
-        "BLOCKING policy."
+        "BLOCKING policy.",
     )
     async def reinstate_service(
         self, info: GatewayInfo, input: ServiceStatusChangeInput
     ) -> ReinstateServicePayload:
-        ctx = write_context(info, *ADMIN)
+        ctx = write_context(info)
         async with info.context.db.transaction() as session:
             row = await suspension.reinstate_service(
                 session, ctx, str(input.service_id), input.reason
@@ -176,7 +221,7 @@ class Mutation:
 async def _decide(
     info: GatewayInfo, input: DecideApprovalInput, *, approve: bool
 ) -> ApprovalDecisionPayload:
-    ctx = write_context(info, Role.APPROVER)
+    ctx = write_context(info)
     async with info.context.db.transaction() as session:
         request, service = await approvals.decide(
             session, ctx, str(input.request_id), approve=approve, comment=input.comment

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from graph.auth import Role
 from graph.context import GatewayInfo
 from graph.errors import bad_input, not_found
+from graph.permissions import HasRole, IsApprover, requires
 from persistence import models
 from persistence.models.base import utcnow
 from resolvers import audit, governance
@@ -29,6 +30,8 @@ from subgraphs.governance.types import (
     Policy,
 )
 
+# Who may call each query; a provider among them sees only what concerns its own services.
+APPROVAL_READERS = (Role.APPROVER, Role.PROVIDER)
 AUDIT_READERS = (Role.APPROVER, Role.PROVIDER)
 EVENT_READERS = (Role.APPROVER, Role.VIEWER, Role.PROVIDER)
 
@@ -76,8 +79,11 @@ def _page_info(has_next: bool, has_previous: bool, cursors: list[str]) -> PageIn
 
 
 def _only_own(info: GatewayInfo, *roles: str) -> str | None:
-    """None when the caller sees everything; else the provider subject to restrict to."""
-    principal = info.context.require_role(*roles)
+    """None when the caller sees everything; else the provider subject to restrict to.
+
+    The field's ``HasRole(*roles)`` permission has already admitted the caller.
+    """
+    principal = info.context.require_principal()
     if principal.is_admin or principal.has_role(*(r for r in roles if r != Role.PROVIDER)):
         return None
     return principal.subject
@@ -100,7 +106,11 @@ class Query:
         row = await loaders.compliance_by_service.load(str(service_id))
         return ComplianceReport.from_model(row) if row else None
 
-    @strawberry.field(description="Approval requests, newest first (approvers and admins).")
+    @strawberry.field(
+        description="Approval requests, newest first (approvers and admins; a provider sees "
+        "the requests about its own services).",
+        extensions=requires(HasRole(*APPROVAL_READERS)),
+    )
     async def approval_requests(
         self,
         info: GatewayInfo,
@@ -108,13 +118,13 @@ class Query:
         first: int | None = 20,
         after: str | None = None,
     ) -> ApprovalRequestConnection:
-        info.context.require_role(Role.APPROVER)
         now = utcnow()
         page = await governance.list_approval_requests(
             info.context.db,
             status=models.ApprovalStatus(status) if status else None,
             page=page_args(first, after),
             now=now,
+            owner_subject=_only_own(info, *APPROVAL_READERS),
         )
         edges = [
             ApprovalRequestEdge(
@@ -130,7 +140,8 @@ class Query:
 
     @strawberry.field(
         description="The audit log, newest first (admins and approvers; a provider sees the "
-        "entries about its own services)."
+        "entries about its own services).",
+        extensions=requires(HasRole(*AUDIT_READERS)),
     )
     async def audit_log(
         self,
@@ -162,9 +173,11 @@ class Query:
             page_info=_page_info(page.has_next, page.has_previous, [e.cursor for e in edges]),
         )
 
-    @strawberry.field(description="Re-compute the audit hash chain (admins and approvers).")
+    @strawberry.field(
+        description="Re-compute the audit hash chain (admins and approvers).",
+        permission_classes=[IsApprover],
+    )
     async def verify_audit_chain(self, info: GatewayInfo) -> AuditChainVerification:
-        info.context.require_role(Role.APPROVER)
         result = await _locked(info, audit.verify_chain)
         return AuditChainVerification(
             valid=result.valid,
@@ -176,7 +189,8 @@ class Query:
 
     @strawberry.field(
         description="Stored governance events after the cursor `since` (an event id), oldest "
-        "first. Providers see only events of their own services."
+        "first. Providers see only events of their own services.",
+        extensions=requires(HasRole(*EVENT_READERS)),
     )
     async def governance_events(
         self,

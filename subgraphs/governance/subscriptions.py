@@ -11,8 +11,10 @@ from strawberry.scalars import JSON
 
 from graph.context import GatewayInfo
 from graph.errors import ErrorCode, GatewayError, bad_input
+from graph.fanout import mark_shared
+from graph.telemetry.metrics import active_subscription
 from resolvers import events
-from subscriptions.access import filter_for
+from subscriptions.access import EventFilter, filter_for
 from subscriptions.events import GovernanceEventMessage
 from subscriptions.hub import SubscriberOverflow
 from subscriptions.stream import GovernanceStream
@@ -54,6 +56,33 @@ def _cursor(since: strawberry.ID | None) -> int | None:
     return cursor
 
 
+# The sub-protocols strawberry speaks; it accepts the first of the client's list it knows.
+_PROTOCOLS = ("graphql-transport-ws", "graphql-ws")
+
+
+def _protocol(info: GatewayInfo) -> str:
+    """The WebSocket sub-protocol this subscription runs over (a bounded label)."""
+    request = info.context.request
+    offered = request.scope.get("subprotocols", []) if request is not None else []
+    return next((p for p in offered if p in _PROTOCOLS), "other")
+
+
+def _shared_event(message: GovernanceEventMessage, audience: object) -> GovernanceEvent:
+    """One object per (event, audience), the same for every local subscriber of that audience,
+    so the fan-out executes each subscription shape once per event (graph.fanout). Its fields
+    are plain data of the event, so the audience (what the caller may see) is all that can
+    make two subscribers' views differ."""
+    event = message.derived.get(audience)
+    if not isinstance(event, GovernanceEvent):
+        event = mark_shared(GovernanceEvent.from_message(message))
+        message.derived[audience] = event
+    return event
+
+
+def _audience(roles: frozenset[str], event_filter: EventFilter) -> object:
+    return ("governance-event", roles, event_filter.owner_subject)
+
+
 def _stream(info: GatewayInfo) -> GovernanceStream:
     request = info.context.request
     assert request is not None
@@ -84,9 +113,11 @@ class Subscription:
             types=frozenset(t.value for t in types) if types else None,
             service_id=str(service_id) if service_id is not None else None,
         )
+        audience = _audience(principal.roles, event_filter)
         try:
-            async for message in _stream(info).events(event_filter, since=cursor):
-                yield GovernanceEvent.from_message(message)
+            with active_subscription(_protocol(info)):
+                async for message in _stream(info).events(event_filter, since=cursor):
+                    yield _shared_event(message, audience)
         except SubscriberOverflow as overflow:
             raise GatewayError(
                 str(overflow), ErrorCode.SUBSCRIBER_TOO_SLOW, capacity=overflow.capacity

@@ -11,8 +11,8 @@ from strawberry.scalars import JSON
 
 from graph.auth import Role
 from graph.context import GatewayInfo
-from graph.errors import bad_input, forbidden
-from graph.permissions import owns_provider
+from graph.errors import bad_input
+from graph.permissions import IsServiceOwner, requires
 from persistence import models
 from resolvers.pagination import MAX_PAGE_SIZE
 
@@ -94,26 +94,14 @@ class Service:
         return ComplianceReport.from_model(row) if row else None
 
     @strawberry.field(
-        description="The service's audit entries, newest first (admins, approvers, its provider)."
+        description="The service's audit entries, newest first (admins, approvers, its provider).",
+        extensions=requires(IsServiceOwner(Role.APPROVER)),
     )
     async def audit_trail(self, info: GatewayInfo, first: int = 20) -> list[AuditEntry]:
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise bad_input(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", field="first")
-        await ensure_reads_service_audit(info, str(self.id))
         rows = await info.context.loaders.audit_trail_by_service.load((str(self.id), first))
         return [AuditEntry.from_model(row) for row in rows]
-
-
-async def ensure_reads_service_audit(info: GatewayInfo, service_id: str) -> None:
-    """Admins and approvers read every audit trail; a provider only its own services'."""
-    principal = info.context.require_principal()
-    if principal.is_admin or principal.has_role(Role.APPROVER):
-        return
-    loaders = info.context.loaders
-    service = await loaders.service_by_id.load(service_id)
-    provider = await loaders.provider_by_id.load(service.provider_id) if service else None
-    if not owns_provider(principal, provider.owner_subject if provider else None):
-        raise forbidden("Only admins, approvers and the owning provider may read this.")
 
 
 ApprovalStatus = models.ApprovalStatus

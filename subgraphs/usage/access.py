@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from graph.context import GatewayInfo
 from graph.errors import forbidden, not_found
+from graph.permissions import owns_provider, service_owner_subject
 
 
 async def require_self(info: GatewayInfo, consumer_id: str) -> None:
@@ -20,16 +21,10 @@ async def require_self(info: GatewayInfo, consumer_id: str) -> None:
 
 
 async def owns_service(info: GatewayInfo, service_id: str) -> bool:
+    """Admins, and the owning provider account (the same rule as ``IsServiceOwner``)."""
     principal = info.context.require_principal()
     if principal.is_admin:
         return True
-    service = await info.context.loaders.service_by_id.load(service_id)
-    if service is None:
+    if await info.context.loaders.service_by_id.load(service_id) is None:
         raise not_found("Service", service_id)
-    provider = await info.context.loaders.provider_by_id.load(service.provider_id)
-    return provider is not None and provider.owner_subject == principal.subject
-
-
-async def require_service_owner(info: GatewayInfo, service_id: str) -> None:
-    if not await owns_service(info, service_id):
-        raise forbidden("Only the service's provider and admins can see its usage.")
+    return owns_provider(principal, await service_owner_subject(info, service_id))

@@ -8,6 +8,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import GatewayInfo
+from graph.permissions import IsAuthenticated
 from persistence import models
 from resolvers import usage_accounts
 from subgraphs.usage.accounts import ApiKey, PlanTier, ServiceSubscription
@@ -76,7 +77,10 @@ async def _plan(session: AsyncSession, plan_id: str) -> models.Plan:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Subscribe the signed-in consumer to a service, or re-plan.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Subscribe the signed-in consumer to a service, or re-plan.",
+    )
     async def subscribe(self, info: GatewayInfo, input: SubscribeInput) -> SubscribePayload:
         ctx = info.context
         principal = ctx.require_principal()
@@ -93,7 +97,10 @@ class Mutation:
             plan = await _plan(session, row.plan_id)
         return SubscribePayload(subscription=ServiceSubscription.from_model(row, plan))
 
-    @strawberry.mutation(description="Cancel one of the signed-in consumer's subscriptions.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Cancel one of the signed-in consumer's subscriptions.",
+    )
     async def cancel_subscription(
         self, info: GatewayInfo, input: CancelSubscriptionInput
     ) -> CancelSubscriptionPayload:
@@ -110,7 +117,10 @@ class Mutation:
             plan = await _plan(session, row.plan_id)
         return CancelSubscriptionPayload(subscription=ServiceSubscription.from_model(row, plan))
 
-    @strawberry.mutation(description="Create an API key; its secret is returned only here.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Create an API key; its secret is returned only here.",
+    )
     async def create_api_key(
         self, info: GatewayInfo, input: CreateApiKeyInput
     ) -> CreateApiKeyPayload:
@@ -128,7 +138,10 @@ class Mutation:
             )
         return CreateApiKeyPayload(api_key=ApiKey.from_model(issued.row), secret=issued.secret)
 
-    @strawberry.mutation(description="Revoke one of the signed-in consumer's API keys.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Revoke one of the signed-in consumer's API keys.",
+    )
     async def revoke_api_key(
         self, info: GatewayInfo, input: RevokeApiKeyInput
     ) -> RevokeApiKeyPayload:
@@ -141,7 +154,10 @@ class Mutation:
             )
         return RevokeApiKeyPayload(api_key=ApiKey.from_model(row))
 
-    @strawberry.mutation(description="Revoke an API key and issue its replacement at once.")
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Revoke an API key and issue its replacement at once.",
+    )
     async def rotate_api_key(
         self, info: GatewayInfo, input: RotateApiKeyInput
     ) -> RotateApiKeyPayload:

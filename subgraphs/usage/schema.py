@@ -6,6 +6,7 @@ import strawberry
 
 from graph.composition import Subgraph
 from graph.context import GatewayInfo
+from graph.permissions import IsAuthenticated
 from subgraphs.usage.accounts import Granularity
 from subgraphs.usage.mutations import Mutation
 from subgraphs.usage.reports import UsageFilter, UsageReport, report, scoped_query
@@ -14,7 +15,10 @@ from subgraphs.usage.types import Consumer, Service
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The signed-in consumer, or null when the caller is none.")
+    @strawberry.field(
+        description="The signed-in consumer, or null when the caller is none.",
+        permission_classes=[IsAuthenticated],
+    )
     async def me(self, info: GatewayInfo) -> Consumer | None:
         principal = info.context.require_principal()
         row = await info.context.loaders.consumer_by_subject.load(principal.subject)

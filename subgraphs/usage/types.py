@@ -10,9 +10,10 @@ from typing import Annotated
 import strawberry
 
 from graph.context import GatewayContext, GatewayInfo
+from graph.permissions import IsServiceOwner
 from persistence import models
 from resolvers.usage_reports import UsageQuery
-from subgraphs.usage.access import require_self, require_service_owner
+from subgraphs.usage.access import require_self
 from subgraphs.usage.accounts import ApiKey, Granularity, ServiceSubscription
 from subgraphs.usage.reports import UsageReport, report
 
@@ -47,12 +48,12 @@ class Service:
 
     @strawberry.field(
         description="Metered usage of this service in a trailing window "
-        "(the service's provider and admins only)."
+        "(the service's provider and admins only).",
+        permission_classes=[IsServiceOwner],
     )
     async def usage_stats(
         self, info: GatewayInfo, window: UsageWindow = UsageWindow.MONTH
     ) -> UsageStats:
-        await require_service_owner(info, str(self.id))
         since = window.start(datetime.now(UTC))
         totals = await info.context.loaders.usage_totals_by_service.load((str(self.id), since))
         return UsageStats(

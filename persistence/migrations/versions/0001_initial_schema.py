@@ -367,6 +367,13 @@ def upgrade() -> None:
             "ix_subscriptions_consumer_service", ["consumer_id", "service_id"], unique=False
         )
         batch_op.create_index(
+            "uq_subscriptions_one_active",
+            ["consumer_id", "service_id"],
+            unique=True,
+            postgresql_where=sa.text("status = 'ACTIVE'"),
+            sqlite_where=sa.text("status = 'ACTIVE'"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_subscriptions_service_id"), ["service_id"], unique=False
         )
     if op.get_bind().dialect.name == "postgresql":
@@ -513,6 +520,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subscriptions_service_id"))
+        batch_op.drop_index("uq_subscriptions_one_active")
         batch_op.drop_index("ix_subscriptions_consumer_service")
 
     op.drop_table("subscriptions")
