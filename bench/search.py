@@ -36,7 +36,7 @@ from resolvers.search_ranking import Weights
 
 SERVICES = 10_000
 PROVIDERS = 50
-RUNS_PER_QUERY = 20
+RUNS_PER_QUERY = 5
 SEED = 20_240_611
 CATEGORIES = ["chat", "embeddings", "translation", "speech", "vision", "safety", "code", "rag"]
 WORDS = (

@@ -79,6 +79,14 @@ async def _receive(
             await ws.send(json.dumps({"type": "pong"}))
 
 
+async def _server_cpu_seconds(http: httpx.AsyncClient) -> float:
+    """The gateway's own CPU time (Prometheus process collector): unlike latency, the CPU
+    an event costs does not depend on how busy the rest of the machine is."""
+    metrics = (await http.get("/metrics")).text
+    line = next(x for x in metrics.splitlines() if x.startswith("process_cpu_seconds_total "))
+    return float(line.split()[1])
+
+
 async def _run(base: str) -> dict[str, Any]:
     settings = load_settings()
     token = "Bearer " + issue_token(settings, subject="admin:bench", roles=["admin"])
@@ -105,6 +113,9 @@ async def _run(base: str) -> dict[str, Any]:
         sent: list[float] = []
         load_before = os.getloadavg()[0]
         for i in range(total):
+            if i == WARMUP_EVENTS:
+                server_cpu = await _server_cpu_seconds(http)
+                client_cpu = time.process_time()
             field = "suspendService" if i % 2 == 0 else "reinstateService"
             variables = {"input": {"serviceId": service_id, "reason": "bench"}}
             sent.append(time.perf_counter())
@@ -114,6 +125,8 @@ async def _run(base: str) -> dict[str, Any]:
             assert "errors" not in response.json(), response.text
             await asyncio.wait_for(done[i].wait(), 30)
         await asyncio.wait_for(asyncio.gather(*receivers), 30)
+        server_cpu = await _server_cpu_seconds(http) - server_cpu
+        client_cpu = time.process_time() - client_cpu
         for ws in sockets:
             await ws.close()
     timed = range(WARMUP_EVENTS, total)
@@ -132,6 +145,9 @@ async def _run(base: str) -> dict[str, Any]:
         "commit_p50_ms": _q(from_commit, 50),
         "commit_p99_ms": _q(from_commit, 99),
         "fanout_spread_p50_ms": _q(spreads, 50),
+        # CPU per timed event (1,000 deliveries), the gateway's mutation + relay included
+        "server_cpu_ms_per_event": round(server_cpu * 1000 / EVENTS, 1),
+        "client_cpu_ms_per_event": round(client_cpu * 1000 / EVENTS, 1),
         "warmup_event_max_ms": round(max(warmup), 1) if warmup else None,
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "cpus": os.cpu_count(),

@@ -14,13 +14,14 @@ into each subscriber's protocol message.
 The sharing is opt-in and keyed by the object: whoever calls ``mark_shared`` promises that
 the object's fields resolve from the object alone (no per-request context), and must hand
 out a separate object per audience whose view could differ. Unmarked roots, queries,
-mutations and results that need awaiting run exactly as before.
+mutations, and results that need awaiting or carry errors run exactly as before.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 from graphql import ExecutionResult, print_ast
@@ -105,6 +106,9 @@ class FanOutExecutor(StrawberryGraphQLCoreExecutionContext):
         result = super().execute_operation(serially)
         if not isinstance(result, ExecutionResult):
             return result  # an awaitable: resolved per subscriber, not shared
+        if result.errors:
+            # Error objects get per-request details (request id, masking) added in place.
+            return result
         if result.data is not None:
             result.data = RenderedData(result.data)
         renders[self._shape] = result
@@ -133,9 +137,17 @@ def encode_message(message: object) -> str | None:
     data = payload.get("data")
     if not isinstance(data, RenderedData):
         return None
-    rest = {k: v for k, v in message.items() if k != "payload"}
+    rest = tuple((k, v) for k, v in message.items() if k != "payload")
     body = f'"payload":{{"data":{data.json()}}}'
     if not rest:
         return f"{{{body}}}"
-    head = json.dumps(rest, separators=_SEPARATORS)
-    return f"{head[:-1]},{body}}}"
+    if all(isinstance(v, str) for _, v in rest):
+        return f"{_head(rest)},{body}}}"
+    return f"{json.dumps(dict(rest), separators=_SEPARATORS)[:-1]},{body}}}"
+
+
+@lru_cache(maxsize=4096)
+def _head(fields: tuple[tuple[str, str], ...]) -> str:
+    # The envelope without payload, e.g. ``{"id":"1","type":"next"``: the same few operation
+    # ids over and over, so its encoding is cached too.
+    return json.dumps(dict(fields), separators=_SEPARATORS)[:-1]

@@ -11,6 +11,8 @@ from typing import Any
 import strawberry
 
 from graph import fanout
+from graph.schema import composed_schema
+from subgraphs.registry import BY_NAME
 from tests.subscription_support import PROTOCOLS, GraphQLWebSocket, ws_connect
 from tests.test_subscriptions import Gateway, _ready, gateway
 
@@ -26,6 +28,11 @@ class Tick:
     def label(self, prefix: str = "#") -> str:
         self.executions.append(prefix)
         return f"{prefix}{self.number}"
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        self.executions.append("broken")
+        raise ValueError("no value")
 
 
 @strawberry.type
@@ -92,6 +99,21 @@ async def test_unmarked_events_are_executed_per_subscriber() -> None:
     assert executions == ["#"] * 4
 
 
+async def test_results_with_errors_are_not_shared() -> None:
+    ticks, executions = _ticks(1, shared=True)
+    schema = _schema(ticks)
+
+    async def errors() -> list[Any]:
+        stream = await schema.subscribe("subscription { ticks { broken } }")
+        assert not isinstance(stream, strawberry.types.ExecutionResult)
+        return [result.errors async for result in stream]
+
+    first, second = await asyncio.gather(errors(), errors())
+    assert first[0] and second[0]
+    assert first[0][0] is not second[0][0]  # each subscriber's own error objects
+    assert executions == ["broken", "broken"]
+
+
 def test_a_shared_result_is_encoded_like_any_message() -> None:
     data = fanout.RenderedData({"ticks": {"number": 1, "label": 'a "quoted" ü'}})
     for message in (
@@ -152,3 +174,8 @@ async def test_live_subscribers_get_their_own_shape_and_view(gateway: Gateway) -
         for ws in providers:
             event = await ws.next_event("1")
             assert event == {"id": str(shown), "actor": "admin:1", "serviceId": own}
+
+
+def test_every_served_schema_fans_out(gateway: Gateway) -> None:
+    for schema in (composed_schema(), BY_NAME["governance"].schema):
+        assert schema.execution_context_class is fanout.FanOutExecutor
