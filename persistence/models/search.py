@@ -41,6 +41,11 @@ class SearchDocument(Base):
     p95_latency_ms: Mapped[int | None] = mapped_column(Integer)
     error_rate: Mapped[float | None] = mapped_column(Float)
     compliance_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    # The signals as ranking factors in [0, 1] (persistence/search/signals.py), stored so the
+    # engine ranks and limits by the combined score itself (docs/search.md).
+    popularity_factor: Mapped[float] = mapped_column(Float, default=0.0)
+    performance_factor: Mapped[float] = mapped_column(Float, default=0.5)
+    compliance_factor: Mapped[float] = mapped_column(Float, default=0.5)
     indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -97,7 +97,9 @@ class Service:
         description="The service's audit entries, newest first (admins, approvers, its provider).",
         extensions=requires(IsServiceOwner(Role.APPROVER)),
     )
-    async def audit_trail(self, info: GatewayInfo, first: int = 20) -> list[AuditEntry]:
+    async def audit_trail(
+        self, info: GatewayInfo, first: int = 20
+    ) -> list[AuditEntry] | None:  # nullable: a refusal nulls this field, not the service
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise bad_input(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", field="first")
         rows = await info.context.loaders.audit_trail_by_service.load((str(self.id), first))

@@ -13,11 +13,13 @@ from resolvers.search_recommend import TrendWindow as TrendWindowEnum
 from subgraphs.catalog.types import PricingModel, ServiceStatus
 from subgraphs.common.pagination import PageInfo
 
-SearchSort = strawberry.enum(
-    search_resolvers.SearchSort,
+SearchSort = search_resolvers.SearchSort
+strawberry.enum(
+    SearchSort,
     description="Order of search hits. Default: RELEVANCE with a query, POPULARITY without.",
 )
-TrendWindow = strawberry.enum(TrendWindowEnum, description="Window usage growth is measured over.")
+TrendWindow = TrendWindowEnum
+strawberry.enum(TrendWindow, description="Window usage growth is measured over.")
 
 
 @strawberry.federation.type(keys=["id"], description="An LLM service listed in the catalog.")

@@ -53,7 +53,7 @@ class Service:
     )
     async def usage_stats(
         self, info: GatewayInfo, window: UsageWindow = UsageWindow.MONTH
-    ) -> UsageStats:
+    ) -> UsageStats | None:  # nullable: a refusal nulls this field, not the whole service
         since = window.start(datetime.now(UTC))
         totals = await info.context.loaders.usage_totals_by_service.load((str(self.id), since))
         return UsageStats(
