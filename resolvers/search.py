@@ -1,27 +1,27 @@
 """Search reads: ``searchServices``, suggestions and content-based similar services.
 
-The index backend returns every match with a text score; ranking, sorting, facets and
-paging happen here, identically for every backend.
+The engine behind the index ranks, sorts, pages and counts facets itself (only one page
+crosses back, see persistence/search/ranked.py); this module validates the request and turns
+each hit's relevance into the score breakdown.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 
 from graph.errors import bad_input
 from persistence.models import Service, ServiceStatus
-from persistence.search.base import MAX_QUERY_LENGTH, IndexedService, Match, SearchFilter
+from persistence.search.base import MAX_QUERY_LENGTH, IndexedService, SearchFilter
 from persistence.search.indexes import SearchIndexes
+from persistence.search.ranked import RankedHit, RankedQuery, RankWeights
 from resolvers.catalog import LISTED_STATUSES
 from resolvers.db import RequestDB
 from resolvers.pagination import PageArgs, encode_cursor, page_args
@@ -114,47 +114,12 @@ def hit_cursor(position: int) -> str:
     return encode_cursor(["s", position])
 
 
-def _sort_key(sort: SearchSort) -> Callable[[Hit], Any]:
-    # Every key ends with the service id, so equal scores still page deterministically.
-    if sort is SearchSort.POPULARITY:
-        return lambda h: (-h.doc.usage_count, -h.score, h.doc.service_id)
-    if sort is SearchSort.NEWEST:
-        return lambda h: (-h.doc.created_at.timestamp(), h.doc.service_id)
-    if sort is SearchSort.PRICE_ASC:
-        return lambda h: (
-            h.doc.price_per_1k is None,
-            h.doc.price_per_1k or Decimal(0),
-            -h.score,
-            h.doc.service_id,
-        )
-    return lambda h: (-h.score, h.doc.service_id)
-
-
-def _counts(values: Sequence[str]) -> list[tuple[str, int]]:
-    return sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def facets_of(docs: Sequence[IndexedService]) -> Facets:
-    return Facets(
-        categories=_counts([d.category for d in docs]),
-        tags=_counts([t for d in docs for t in set(d.tags)]),
-        pricing_models=_counts([d.pricing_model for d in docs if d.pricing_model]),
-        providers=_counts([d.provider_id for d in docs]),
+def _hit(hit: RankedHit, weights: Weights) -> Hit:
+    return Hit(
+        doc=hit.doc,
+        breakdown=breakdown(hit.doc, hit.relevance, weights),
+        highlights=hit.highlights,
     )
-
-
-def rank(matches: Sequence[Match], weights: Weights, sort: SearchSort) -> list[Hit]:
-    best = max((m.text_score for m in matches), default=0.0)
-    hits = [
-        Hit(
-            doc=m.doc,
-            breakdown=breakdown(m.doc, m.text_score / best if best > 0 else 0.0, weights),
-            highlights=m.highlights,
-        )
-        for m in matches
-    ]
-    hits.sort(key=_sort_key(sort))
-    return hits
 
 
 async def search_services(
@@ -173,14 +138,18 @@ async def search_services(
     offset = _offset(page)
     # Empty query: browse mode, by popularity unless the caller chose a sort.
     chosen = sort or (SearchSort.RELEVANCE if text else SearchSort.POPULARITY)
-    answer = await indexes.match(text, flt)
-    hits = rank(answer.result.matches, weights, chosen)
-    window = hits[offset : offset + page.first]
+    w = RankWeights(weights.relevance, weights.popularity, weights.performance, weights.compliance)
+    # One row more than the page tells whether there is a next page.
+    ask = RankedQuery(tuple(), chosen.value, offset, page.first + 1, w)
+    answer = await indexes.ranked(text, flt, ask)
+    found = answer.page
+    window = [_hit(h, weights) for h in found.hits[: page.first]]
+    facets = found.facets
     return SearchPage(
         hits=list(enumerate(window, start=offset)),
-        total=len(hits),
-        facets=facets_of([h.doc for h in hits]),
-        has_next=offset + page.first < len(hits),
+        total=found.total,
+        facets=Facets(facets.categories, facets.tags, facets.pricing_models, facets.providers),
+        has_next=len(found.hits) > page.first,
         has_previous=offset > 0,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         backend=answer.backend,

@@ -13,6 +13,7 @@ from graph.settings import Settings
 from persistence.search.base import IndexedService
 from persistence.search.signals import compliance, performance, popularity
 
+
 @dataclass(frozen=True)
 class Weights:
     relevance: float

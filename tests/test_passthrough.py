@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -18,8 +19,10 @@ from sqlalchemy import func, select, update
 from graph.app import create_app
 from graph.settings import Settings, load_settings
 from persistence.models import ApiKey, Plan, PlanTier, ServiceStatus, UsageRecord
+from tests.conftest import service_url
 from tests.fake_llm.app import create_app as create_fake_llm
 from tests.fake_llm.harness import expected_cost, graphql, list_service, onboard, serve
+from tests.kafka_support import topic_ids
 
 CHAT = "/v1/services/fake-llm/v1/chat/completions"
 MESSAGES = "/v1/services/fake-llm/v1/messages"
@@ -106,9 +109,27 @@ USAGE = """query($s: ID) { usage(filter: {serviceId: $s}, granularity: HOUR) {
   buckets { start requests cost } } }"""
 
 
-async def test_json_and_streamed_calls_are_metered_exactly(gateway: Gateway, upstream: str) -> None:
+@pytest.fixture
+async def kafka_gateway(database_url: str, tmp_path: Path) -> AsyncIterator[Gateway]:
+    """A gateway that also publishes its usage events to a fresh topic of the real Kafka."""
+    settings = passthrough_settings(
+        database_url,
+        tmp_path,
+        kafka_bootstrap_servers=service_url("MARKETPLACE_KAFKA_BOOTSTRAP_SERVERS"),
+        usage_topic=f"test.usage.{uuid.uuid4().hex}",
+        usage_relay_interval_seconds=0.1,
+    )
+    async with running_gateway(settings) as gw:
+        yield gw
+
+
+async def test_json_and_streamed_calls_are_metered_exactly(
+    kafka_gateway: Gateway, upstream: str
+) -> None:
+    gateway = kafka_gateway
     service_id = await list_service(gateway.sessions, upstream)
     _, secret = await onboard(gateway.http, gateway.settings, "alice", service_id)
+    request_ids: set[str] = set()
     reported_in = reported_out = 0
     cost = Decimal(0)
     for i in range(50):
@@ -116,6 +137,7 @@ async def test_json_and_streamed_calls_are_metered_exactly(gateway: Gateway, ups
             CHAT, json=chat(words=i % 7 + 1, max_tokens=i % 11 + 1), headers=key_headers(secret)
         )
         assert response.status_code == 200, response.text
+        request_ids.add(response.headers["x-request-id"])
         usage = response.json()["usage"]
         reported_in += usage["prompt_tokens"]
         reported_out += usage["completion_tokens"]
@@ -128,6 +150,7 @@ async def test_json_and_streamed_calls_are_metered_exactly(gateway: Gateway, ups
             "POST", path, json=body, headers={"X-API-Key": secret}
         ) as response:
             assert response.status_code == 200
+            request_ids.add(response.headers["x-request-id"])
             assert response.headers["content-type"].startswith("text/event-stream")
             text = "".join([chunk async for chunk in response.aiter_text()])
         assert "tok" in text
@@ -147,6 +170,8 @@ async def test_json_and_streamed_calls_are_metered_exactly(gateway: Gateway, ups
     assert Decimal(totals["cost"]) == cost
     assert totals["p50LatencyMs"] is not None
     assert sum(b["requests"] for b in body["data"]["usage"]["buckets"]) == 60
+    assert {r.id for r in rows} == request_ids
+    assert await topic_ids(gateway.settings.usage_topic, 60) == request_ids
 
 
 async def test_forwarding_swaps_credentials_and_propagates_ids(

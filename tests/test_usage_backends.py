@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 
 from persistence.models import UsageOutbox
@@ -16,6 +14,7 @@ from resolvers.metering.ratelimit import RedisRateLimiter, create_rate_limiter
 from resolvers.metering.relay import UsageRelay
 from tests.conftest import service_url
 from tests.fake_llm.harness import list_service, onboard
+from tests.kafka_support import topic_ids
 from tests.test_passthrough import (
     CHAT,
     chat,
@@ -62,28 +61,6 @@ async def test_unreachable_redis_fails_open_or_closed() -> None:
     await closed.close()
 
 
-async def _topic_ids(topic: str, expected: int) -> set[str]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=service_url("MARKETPLACE_KAFKA_BOOTSTRAP_SERVERS"),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
-    ids: set[str] = set()
-    try:
-        deadline = time.monotonic() + 30
-        while len(ids) < expected and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
-            for messages in batches.values():
-                for message in messages:
-                    ids.add(json.loads(message.value)["id"])
-    finally:
-        await consumer.stop()
-    return ids
-
-
 async def test_usage_events_reach_kafka(
     database_url: str,
     tmp_path: Path,
@@ -106,7 +83,7 @@ async def test_usage_events_reach_kafka(
         request_ids = {r.headers["x-request-id"] for r in responses}
         rows = await gw.rows(20)
         assert {r.id for r in rows} == request_ids
-    assert await _topic_ids(topic, 20) == request_ids
+    assert await topic_ids(topic, 20) == request_ids
 
 
 async def test_kafka_outage_is_absorbed_by_the_outbox(
@@ -151,4 +128,4 @@ async def test_kafka_outage_is_absorbed_by_the_outbox(
         await relay.stop()
         async with engine.connect() as conn:
             assert await conn.scalar(select(func.count()).select_from(UsageOutbox)) == 0
-    assert await _topic_ids(topic, 25) == answered
+    assert await topic_ids(topic, 25) == answered

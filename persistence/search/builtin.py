@@ -8,17 +8,33 @@ in one transaction.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, delete, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    Text,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from persistence.models import SearchDocument, SearchTerm
 from persistence.models.base import utcnow
+from persistence.search import signals
 from persistence.search.base import IndexedService, Match, MatchResult, SearchFilter, tokenize
+from persistence.search.ranked import FacetCounts, RankedHit, RankedPage, RankedQuery
+from persistence.search.ranked_sql import facet_counts_statement, ranked_page_statement
 from persistence.search.text import correct_terms, highlight
 
 
@@ -62,8 +78,18 @@ def _row_values(doc: IndexedService) -> dict[str, Any]:
         "p95_latency_ms": doc.p95_latency_ms,
         "error_rate": doc.error_rate,
         "compliance_score": doc.compliance_score,
+        "popularity_factor": signals.popularity(doc),
+        "performance_factor": signals.performance(doc),
+        "compliance_factor": signals.compliance(doc),
         "indexed_at": utcnow(),
     }
+
+
+_KINDS = ("categories", "tags", "pricing_models", "providers")
+
+
+def _ordered(counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    return sorted(counts, key=lambda kv: (-kv[1], kv[0]))
 
 
 class BuiltinIndex(ABC):
@@ -79,6 +105,14 @@ class BuiltinIndex(ABC):
     @abstractmethod
     def _text_match(self, terms: Sequence[str]) -> Select[SearchDocument, float]:
         """Documents with any of the terms, each with its score (higher is better)."""
+
+    @abstractmethod
+    def _text_condition(self, terms: Sequence[str]) -> ColumnElement[bool] | TextClause:
+        """Documents with any of the terms, unscored (what facets count over)."""
+
+    @abstractmethod
+    def _tag_elements(self, tags: ColumnElement[Any]) -> TableValuedAlias:
+        """The tags of one document as rows of a ``value`` column (for the tags facet)."""
 
     @abstractmethod
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool] | TextClause:
@@ -149,6 +183,39 @@ class BuiltinIndex(ABC):
                 for doc, s in ((to_indexed(r), s) for r, s in result)
             ]
         return MatchResult(matches, tuple(terms))
+
+    async def ranked_search(self, query: str, flt: SearchFilter, ask: RankedQuery) -> RankedPage:
+        """One page of the ranked result, the total and the facets, all computed by the
+        engine: three statements (vocabulary, page, facets) whatever the number of hits."""
+        tokens = tokenize(query)
+        filters = self._filter_clauses(flt)
+        async with self.session_factory() as session:
+            terms = await self._corrected(session, tokens) if tokens else []
+            scored = (
+                self._text_match(terms).where(*filters)
+                if terms
+                else select(SearchDocument, literal(0.0, Float()).label("text_score")).where(
+                    *filters
+                )
+            )
+            rows = (await session.execute(ranked_page_statement(scored, ask))).all()
+            matched = [and_(*filters, self._text_condition(terms))] if terms else filters
+            facet_rows = (
+                await session.execute(facet_counts_statement(matched, self._tag_elements))
+            ).all()
+        facets = FacetCounts(
+            **{
+                kind: _ordered((str(v), int(n)) for k, v, n in facet_rows if k == kind)
+                for kind in _KINDS
+            }
+        )
+        hits = [
+            RankedHit(doc, float(relevance), highlight(doc.text_fields, terms))
+            for doc, relevance in ((to_indexed(r), rel) for r, rel in rows)
+        ]
+        # Every document has exactly one category, so its counts add up to the total.
+        total = sum(n for _, n in facets.categories)
+        return RankedPage(hits, total, facets)
 
     async def suggest(self, prefix: str, statuses: Sequence[str], limit: int) -> list[str]:
         words = tokenize(prefix)

@@ -14,6 +14,7 @@ from persistence.search.base import MatchResult, SearchBackendUnavailable, Searc
 from persistence.search.builtin import BuiltinIndex
 from persistence.search.elastic import ElasticsearchIndex
 from persistence.search.postgres_fts import PostgresFtsIndex
+from persistence.search.ranked import RankedPage, RankedQuery, rank_in_memory
 from persistence.search.sqlite_fts import SqliteFtsIndex
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,13 @@ class Answer:
     result: MatchResult
     backend: str
     degraded: bool  # True when the configured primary failed and the built-in one answered
+
+
+@dataclass(frozen=True)
+class RankedAnswer:
+    page: RankedPage
+    backend: str
+    degraded: bool
 
 
 @dataclass
@@ -59,6 +67,21 @@ class SearchIndexes:
                 log.warning("search falls back to the built-in index: %s", exc)
                 return Answer(await self.builtin.match(query, flt), self.builtin.name, True)
         return Answer(await self.builtin.match(query, flt), self.builtin.name, False)
+
+    async def ranked(self, query: str, flt: SearchFilter, ask: RankedQuery) -> RankedAnswer:
+        """One ranked page: the built-in engines rank, count and facet natively; a backend
+        that only matches (Elasticsearch, for now) is ranked by the in-memory reference."""
+        if self.elastic is not None:
+            try:
+                result = await self.elastic.match(query, flt)
+                return RankedAnswer(rank_in_memory(result, ask), self.elastic.name, False)
+            except SearchBackendUnavailable as exc:
+                log.warning("search falls back to the built-in index: %s", exc)
+                page = await self.builtin.ranked_search(query, flt, ask)
+                return RankedAnswer(page, self.builtin.name, True)
+        return RankedAnswer(
+            await self.builtin.ranked_search(query, flt, ask), self.builtin.name, False
+        )
 
     async def suggest(
         self, prefix: str, statuses: Sequence[str], limit: int

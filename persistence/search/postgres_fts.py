@@ -9,9 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from persistence.models import SearchDocument, SearchTerm
 from persistence.search.base import IndexedService
@@ -29,8 +39,15 @@ class PostgresFtsIndex(BuiltinIndex):
 
     def _text_match(self, terms: Sequence[str]) -> Select[SearchDocument, float]:
         query = func.to_tsquery("simple", bindparam("tsq", " | ".join(terms)))
-        score = func.ts_rank(literal_column(RANK_WEIGHTS), _vector, query)
-        return select(SearchDocument, score).where(_vector.op("@@")(query))
+        score = func.ts_rank(literal_column(RANK_WEIGHTS), _vector, query, type_=Float())
+        return select(SearchDocument, score.label("text_score")).where(_vector.op("@@")(query))
+
+    def _text_condition(self, terms: Sequence[str]) -> ColumnElement[bool]:
+        query = func.to_tsquery("simple", bindparam("tsq", " | ".join(terms)))
+        return _vector.op("@@")(query)
+
+    def _tag_elements(self, tags: ColumnElement[Any]) -> TableValuedAlias:
+        return func.jsonb_array_elements_text(tags).table_valued("value")
 
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool]:
         expression = " & ".join(f"{w}:*A" for w in words)

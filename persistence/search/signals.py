@@ -1,7 +1,7 @@
 """The query-independent ranking factors of a search document, each in [0, 1].
 
 Computed once per document when it is indexed (and on the periodic signals refresh) and
-stored beside it, so an engine can rank by ``relevance × weight + Σ factor × weight`` without
+stored beside it, so an engine can rank by ``weight * relevance + Σ weight * factor`` without
 sending every match back to Python. ``resolvers/search_ranking.py`` builds the score
 breakdown from the same functions, so the stored factors and the breakdown cannot disagree.
 """

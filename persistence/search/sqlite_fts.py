@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from persistence.models import SearchDocument, SearchTerm
 from persistence.search.base import IndexedService
@@ -54,11 +55,19 @@ class SqliteFtsIndex(BuiltinIndex):
         expression = " OR ".join(_quoted(t) for t in terms)
         # The FTS row shares its rowid with the document row (see _write_text_index).
         return (
-            select(SearchDocument, literal_column(f"-{BM25}", Float()))
+            select(SearchDocument, literal_column(f"-{BM25}", Float()).label("text_score"))
             .select_from(_fts)
             .join(SearchDocument, literal_column("search_documents.rowid") == _fts.c.rowid)
             .where(text("search_fts MATCH :q").bindparams(bindparam("q", expression)))
         )
+
+    def _text_condition(self, terms: Sequence[str]) -> TextClause:
+        return text(
+            "search_documents.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :q)"
+        ).bindparams(bindparam("q", " OR ".join(_quoted(t) for t in terms)))
+
+    def _tag_elements(self, tags: ColumnElement[Any]) -> TableValuedAlias:
+        return func.json_each(tags).table_valued("value")
 
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool] | TextClause:
         expression = " AND ".join(f"name : {_quoted(w)}*" for w in words)
