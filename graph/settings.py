@@ -12,12 +12,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEV_JWT_SECRET = "marketplace-dev-secret-not-for-production-use"
+DEV_API_KEY_PEPPER = "marketplace-dev-pepper-not-for-production-use"
 
 _DRIVER_ALIASES = {
     "postgres": "postgresql+asyncpg",
@@ -98,7 +99,7 @@ class Settings(BaseSettings):
 
     # Usage / metered passthrough (see docs/usage.md).
     api_key_pepper: str = Field(
-        default="marketplace-dev-pepper-not-for-production-use",
+        default=DEV_API_KEY_PEPPER,
         description="server secret keyed into the HMAC-SHA256 of every API key",
     )
     plan_overrides: dict[str, dict[str, Any]] = Field(
@@ -176,6 +177,15 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown log level {value!r}")
         return level
 
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            if self.jwt_secret == DEV_JWT_SECRET and not self.jwks_url:
+                raise ValueError("jwt_secret: set MARKETPLACE_JWT_SECRET or MARKETPLACE_JWKS_URL")
+            if self.api_key_pepper == DEV_API_KEY_PEPPER:
+                raise ValueError("api_key_pepper: set MARKETPLACE_API_KEY_PEPPER in production")
+        return self
+
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
@@ -200,8 +210,11 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
         message = str(first["msg"]).removeprefix("Value error, ")
+        if first["loc"]:
+            field = str(first["loc"][0])
+        else:  # a check across settings names its field first: "field: message"
+            field, _, message = message.partition(": ")
         raise SettingsError(f"invalid setting MARKETPLACE_{field.upper()}: {message}") from None
 
 

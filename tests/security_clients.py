@@ -18,6 +18,8 @@ async def make_client(database_url: str, tmp_path: Path) -> Any:
     clients: list[Any] = []
 
     async def open_client(**overrides: Any) -> httpx.AsyncClient:
+        if overrides.get("env") == "production":  # production refuses the development secrets
+            overrides = {"jwt_secret": "p" * 48, "api_key_pepper": "q" * 48, **overrides}
         app = create_app(load_settings(database_url=database_url, data_dir=tmp_path, **overrides))
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()

@@ -51,6 +51,17 @@ def test_bad_setting_stops_with_one_line_and_exit_2():
     assert "MARKETPLACE_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_production_refuses_the_development_secrets():
+    result = _cli("schema", env={"MARKETPLACE_ENV": "production"})
+    assert result.returncode == 2
+    assert "MARKETPLACE_JWT_SECRET" in result.stderr and "Traceback" not in result.stderr
+    result = _cli(
+        "schema", env={"MARKETPLACE_ENV": "production", "MARKETPLACE_JWT_SECRET": "s" * 48}
+    )
+    assert result.returncode == 2
+    assert "MARKETPLACE_API_KEY_PEPPER" in result.stderr
+
+
 def test_token_command_prints_a_verifiable_jwt():
     result = _cli("token", "--sub", "alice", "--role", "admin", "--ttl", "60")
     assert result.returncode == 0, result.stderr
