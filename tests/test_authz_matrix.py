@@ -304,8 +304,8 @@ MATRIX: dict[str, tuple[str, str, str, str, str, str, str]] = {
     "approvalRequests": (U, F, F, A, A, A, A),
     "governanceEvents": (U, F, A, A, A, A, A),
     # fields of a service: object-level rules
-    "Service.usageStats": (U, F, F, F, F, A, A),
-    "Service.auditTrail": (U, F, F, F, A, A, A),
+    "Service.usageStats": (NU, NF, NF, NF, NF, A, A),
+    "Service.auditTrail": (NU, NF, NF, NF, A, A, A),
     "Service.endpointUrl": (NU, NF, NF, NF, NF, A, A),
     "Service.upstreamAuthConfigured": (NU, NF, NF, NF, NF, A, A),
     "me": (U, A, A, A, A, A, A),

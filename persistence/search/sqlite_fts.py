@@ -53,12 +53,17 @@ class SqliteFtsIndex(BuiltinIndex):
 
     def _text_match(self, terms: Sequence[str]) -> Select[SearchDocument, float]:
         expression = " OR ".join(_quoted(t) for t in terms)
-        # The FTS row shares its rowid with the document row (see _write_text_index).
-        return (
-            select(SearchDocument, literal_column(f"-{BM25}", Float()).label("text_score"))
-            .select_from(_fts)
-            .join(SearchDocument, literal_column("search_documents.rowid") == _fts.c.rowid)
+        # Scored in FTS5 alone, materialised, then joined by rowid (shared with the document
+        # row, see _write_text_index). Joined directly, the planner may walk the documents by
+        # their status index and run the full-text query once per document (seconds at 10k).
+        hits = (
+            select(_fts.c.rowid, literal_column(f"-{BM25}", Float()).label("text_score"))
             .where(text("search_fts MATCH :q").bindparams(bindparam("q", expression)))
+            .cte("fts_hits")
+            .prefix_with("MATERIALIZED")
+        )
+        return select(SearchDocument, hits.c.text_score).join(
+            hits, literal_column("search_documents.rowid") == hits.c.rowid
         )
 
     def _text_condition(self, terms: Sequence[str]) -> TextClause:
