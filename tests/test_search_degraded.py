@@ -29,10 +29,17 @@ def settings(backend: str, database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+async def rebuild_builtin(client: httpx.AsyncClient) -> None:
+    """Rebuild only the built-in index (Elasticsearch is unreachable in these tests)."""
+    indexer = indexer_of(client)
+    async with indexer.indexes.write_lock:
+        await indexer.rebuild_builtin()
+
+
 async def test_search_falls_back_to_builtin_and_flags_degraded(
     seeded_client: httpx.AsyncClient, backend: str
 ):
-    await indexer_of(seeded_client).rebuild_builtin()
+    await rebuild_builtin(seeded_client)
     body = await gql(seeded_client, SEARCH, {"query": "embeddigns", "first": 3})
     assert "errors" not in body, body
     assert body["extensions"]["degraded"] is True
@@ -50,6 +57,6 @@ async def test_search_falls_back_to_builtin_and_flags_degraded(
 
 
 async def test_healthy_answers_carry_no_degraded_flag(seeded_client: httpx.AsyncClient):
-    await indexer_of(seeded_client).rebuild_builtin()
+    await rebuild_builtin(seeded_client)
     settings_ok = await gql(seeded_client, "{ trendingServices(first: 1) { id } }")
     assert "degraded" not in (settings_ok.get("extensions") or {})

@@ -256,14 +256,16 @@ class ElasticsearchIndex:
         actions = (
             {"_index": self.alias, "_id": d.service_id, "_source": to_source(d)} for d in docs
         )
-        await self._call(async_bulk(self.client, actions, refresh="wait_for"))
+        # Catalog changes are rare and must be searchable within a second: refresh now rather
+        # than wait for the next scheduled refresh ("wait_for" can take the whole interval).
+        await self._call(async_bulk(self.client, actions, refresh=True))
 
     async def delete(self, service_ids: Sequence[str]) -> None:
         if not service_ids:
             return
         await self.ensure_index()
         actions = ({"_op_type": "delete", "_index": self.alias, "_id": i} for i in service_ids)
-        await self._call(async_bulk(self.client, actions, refresh="wait_for", raise_on_error=False))
+        await self._call(async_bulk(self.client, actions, refresh=True, raise_on_error=False))
 
     def _new_index_name(self) -> str:
         return f"{self.alias}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"

@@ -123,8 +123,9 @@ class SearchIndexer:
         return total
 
     async def rebuild(self, progress: Progress | None = None) -> int:
-        count = await self.rebuild_builtin(progress)
-        await self.rebuild_elastic(progress)
+        async with self.indexes.write_lock:
+            count = await self.rebuild_builtin(progress)
+            await self.rebuild_elastic(progress)
         return count
 
     # --- the outbox consumer ---------------------------------------------------------------
@@ -181,11 +182,12 @@ class SearchIndexer:
 
     async def sync(self) -> int:
         """One round: built-in first (it is the fallback), then Elasticsearch."""
-        changed = await self.sync_builtin()
-        try:
-            await self.sync_elastic()
-        except SearchBackendUnavailable as exc:
-            log.warning("search indexer: Elasticsearch not updated, will retry: %s", exc)
+        async with self.indexes.write_lock:
+            changed = await self.sync_builtin()
+            try:
+                await self.sync_elastic()
+            except SearchBackendUnavailable as exc:
+                log.warning("search indexer: Elasticsearch not updated, will retry: %s", exc)
         return changed
 
     async def _refresh_signals(self) -> None:
@@ -196,11 +198,12 @@ class SearchIndexer:
             ids = await all_service_ids(session)
             name = self.elastic_cursor
             elastic_built = name is not None and await _cursor(session, name) is not None
-        async for docs in _batches(self.session_factory, ids, None):
-            await self.indexes.builtin.upsert(docs)
-            if self.indexes.elastic is not None and elastic_built:
-                with contextlib.suppress(SearchBackendUnavailable):
-                    await self.indexes.elastic.upsert(docs)
+        async with self.indexes.write_lock:
+            async for docs in _batches(self.session_factory, ids, None):
+                await self.indexes.builtin.upsert(docs)
+                if self.indexes.elastic is not None and elastic_built:
+                    with contextlib.suppress(SearchBackendUnavailable):
+                        await self.indexes.elastic.upsert(docs)
 
     async def _run(self) -> None:
         while True:

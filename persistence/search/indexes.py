@@ -3,9 +3,10 @@ Elasticsearch as well when it is configured."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,6 +39,9 @@ class RankedAnswer:
 class SearchIndexes:
     builtin: BuiltinIndex
     elastic: ElasticsearchIndex | None = None
+    # One writer at a time per process: the background indexer, a reindex and a signals
+    # refresh must not interleave their clear/write/cursor steps.
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def create(
