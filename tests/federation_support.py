@@ -145,8 +145,9 @@ class FederatedStack:
 
 
 @contextmanager
-def federated_stack() -> Iterator[FederatedStack]:
-    """Seed a database, start the four subgraphs, Apollo Gateway and the composed gateway."""
+def federated_stack(composed_workers: int = 1) -> Iterator[FederatedStack]:
+    """Seed a database, start the four subgraphs, Apollo Gateway and the composed gateway
+    (with ``composed_workers`` uvicorn workers)."""
     node_deps()
     with tempfile.TemporaryDirectory(prefix="marketplace-federation-") as tmp, ExitStack() as stack:
         data_dir = Path(tmp)
@@ -167,7 +168,10 @@ def federated_stack() -> Iterator[FederatedStack]:
         composed_port = free_port()
         composed_url = f"http://127.0.0.1:{composed_port}/graphql"
         log = data_dir / "composed.log"
-        command = [sys.executable, "-m", "graph.cli", "serve", "--port", str(composed_port)]
+        command = [
+            *(sys.executable, "-m", "graph.cli", "serve", "--port", str(composed_port)),
+            *("--workers", str(composed_workers)),
+        ]
         started.append((composed_url, stack.enter_context(_process(command, env, log)), log))
         for url, process, log in started:
             _wait_until_answering(url, process, log)
