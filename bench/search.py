@@ -36,7 +36,8 @@ from resolvers.search_ranking import Weights
 
 SERVICES = 10_000
 PROVIDERS = 50
-RUNS_PER_QUERY = 5
+# Enough samples per shape that its p95 is not simply the slowest run of a busy machine.
+RUNS_PER_QUERY = 20
 SEED = 20_240_611
 CATEGORIES = ["chat", "embeddings", "translation", "speech", "vision", "safety", "code", "rag"]
 WORDS = (

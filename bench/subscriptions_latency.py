@@ -9,6 +9,9 @@ transaction, so an upper bound of commit -> receipt). One untimed warm-up event 
 the first mutation of a fresh process pays one-off costs that are not fan-out latency.
 
 The gateway runs as ``marketplace-gateway serve`` does: without permessage-deflate.
+``BENCH_DATABASE_URL`` (an empty PostgreSQL database, e.g.
+``postgresql+asyncpg://…/bench``) runs it on that database instead of SQLite; it is migrated
+and seeded first, and the figures go to ``subscriptions_latency_postgres.json``.
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import asyncio
 import json
 import os
 import statistics
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.harness import RESULTS, gateway, seeded_sqlite_env
+from bench.harness import RESULTS, cli, gateway, seeded_sqlite_env
 from graph.auth import issue_token
 from graph.settings import load_settings
 
@@ -158,12 +164,39 @@ def _q(values: list[float], percent: int) -> float:
     return round(statistics.quantiles(values, n=100)[percent - 1], 1)
 
 
+@contextmanager
+def _seeded_database_env(url: str, **extra: str) -> Iterator[dict[str, str]]:
+    """Like ``seeded_sqlite_env``, on the given (empty) database."""
+    with tempfile.TemporaryDirectory(prefix="marketplace-bench-") as data_dir:
+        env = {
+            **os.environ,
+            "MARKETPLACE_DATABASE_URL": url,
+            "MARKETPLACE_DATA_DIR": data_dir,
+            "MARKETPLACE_LOG_LEVEL": "WARNING",
+        }
+        for key in (
+            "MARKETPLACE_REDIS_URL",
+            "MARKETPLACE_KAFKA_BOOTSTRAP_SERVERS",
+            "MARKETPLACE_ELASTICSEARCH_URL",
+        ):
+            env.pop(key, None)
+        env.update(extra)
+        cli("migrate", env=env)
+        cli("seed", "--demo", env=env)
+        yield env
+
+
 def main() -> dict[str, Any]:
+    url = os.environ.get("BENCH_DATABASE_URL")
     # As ``marketplace-gateway serve`` runs uvicorn (see graph/cli.py).
-    with seeded_sqlite_env(UVICORN_WS_PER_MESSAGE_DEFLATE="false") as env, gateway(env) as base:
+    extra = {"UVICORN_WS_PER_MESSAGE_DEFLATE": "false"}
+    seeded = _seeded_database_env(url, **extra) if url else seeded_sqlite_env(**extra)
+    with seeded as env, gateway(env) as base:
         result = asyncio.run(_run(base))
+    result["database"] = "postgresql" if url else "sqlite"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "subscriptions_latency.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "subscriptions_latency_postgres.json" if url else "subscriptions_latency.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 

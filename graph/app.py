@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 from strawberry import Schema
 from strawberry.fastapi import GraphQLRouter
 
 from graph import health
 from graph.context import GatewayContext
+from graph.gc_tuning import GcMaintenance
 from graph.hardening import install as install_extensions
 from graph.http_surface import HardenedGraphQLRouter
 from graph.passthrough.router import router as passthrough_router
 from graph.passthrough.state import PassthroughState
+from graph.request_id import RequestIdMiddleware
 from graph.runtime import Runtime
 from graph.schema import composed_schema
 from graph.security import SecurityState, authenticate, install_http_security
@@ -28,8 +30,6 @@ from resolvers.db import RequestDB
 from resolvers.loaders import Loaders
 from resolvers.recheck import run_periodic_recheck
 from subgraphs.registry import BY_NAME, SUBGRAPHS
-
-REQUEST_ID_HEADER = "X-Request-ID"
 
 
 async def _context(connection: HTTPConnection) -> AsyncIterator[GatewayContext]:
@@ -73,9 +73,12 @@ def _base_app(settings: Settings, title: str) -> FastAPI:
         indexer.start()
         app.state.passthrough = PassthroughState.start(runtime)
         recheck = asyncio.create_task(run_periodic_recheck(runtime), name="governance-recheck")
+        gc_maintenance = GcMaintenance()  # last: startup's objects are frozen at once
+        gc_maintenance.start()
         try:
             yield
         finally:
+            await gc_maintenance.stop()
             recheck.cancel()
             await indexer.stop()
             await app.state.passthrough.stop()  # flushes buffered usage before exit
@@ -89,16 +92,7 @@ def _base_app(settings: Settings, title: str) -> FastAPI:
         docs_url=None if settings.is_production else "/docs",
     )
 
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
-        request.state.request_id = rid[:64]
-        response = await call_next(request)
-        response.headers[REQUEST_ID_HEADER] = request.state.request_id
-        return response
-
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     setup_telemetry(app, settings)
     return app

@@ -52,8 +52,9 @@ from graphql.pyutils import is_awaitable
 FEDERATION_TYPES = frozenset({"_Any", "_Entity", "_Service", "FieldSet", "link__Import"})
 FEDERATION_ROOT_FIELDS = frozenset({"_entities", "_service"})
 
-EntityLoader = Callable[[Any, str], Awaitable[Any]]
-"""Loads an entity by key: (GraphQL context, id) -> the owner's object, or None."""
+EntityLoader = Callable[[Any, list[str]], Awaitable[Sequence[Any]]]
+"""Loads entities by key: (GraphQL context, ids) -> the owner's objects (None where missing),
+in the order of the ids. Batch-shaped so a list of stubs is one call (no task per stub)."""
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ class _Composer:
 
     def _rebuild_field(self, subgraph: str, fdef: GraphQLField) -> GraphQLField:
         returns = get_named_type(fdef.type).name
-        resolve = fdef.resolve
+        resolve = _plain_attribute(fdef) or fdef.resolve
         owner = self.owner.get(returns)
         if owner is not None and owner != subgraph and resolve is not None:
             resolve = _materialising(resolve, self.loaders[returns])
@@ -243,6 +244,27 @@ class _Composer:
         )
 
 
+def _plain_attribute(fdef: GraphQLField) -> Callable[..., Any] | None:
+    """A direct attribute read for a Strawberry field without resolver, permission or extension.
+
+    Strawberry resolves such a field through a wrapper, ``StrawberryField.get_result`` and then
+    its default resolver: three Python calls for what is one ``getattr``, on most fields of
+    every response. The result is the same; only fields whose default resolver is ``getattr``
+    (Strawberry's default) are replaced.
+    """
+    if not getattr(fdef.resolve, "_is_default", False):
+        return None
+    definition = (fdef.extensions or {}).get("strawberry-definition")
+    name = getattr(definition, "python_name", None)
+    if not isinstance(name, str) or getattr(definition, "default_resolver", None) is not getattr:
+        return None
+
+    def resolve(source: Any, _info: GraphQLResolveInfo, **_args: Any) -> Any:
+        return getattr(source, name)
+
+    return resolve
+
+
 def _materialising(
     resolve: Callable[..., Any], load: EntityLoader
 ) -> Callable[..., Awaitable[Any]]:
@@ -260,9 +282,15 @@ def _materialising(
 async def _materialise(value: Any, context: Any, load: EntityLoader) -> Any:
     if value is None:
         return None
-    if isinstance(value, list | tuple):
+    if not isinstance(value, list | tuple):
+        return (await load(context, [str(value.id)]))[0]
+    if any(isinstance(v, list | tuple) for v in value):  # nested lists: one call per list
         return list(await asyncio.gather(*(_materialise(v, context, load) for v in value)))
-    return await load(context, str(value.id))
+    # A flat list of stubs is one call: the owner's loader takes every key at once, without
+    # a coroutine and task per stub (a task per stub was a visible share of the loop's work).
+    present = [str(v.id) for v in value if v is not None]
+    loaded = iter(await load(context, present) if present else ())
+    return [None if v is None else next(loaded) for v in value]
 
 
 @strawberry.type

@@ -1,12 +1,17 @@
 """The outbox relay: publish committed ``governance_events`` rows in id order, mark them.
 
-Several replicas may run a relay; only one publishes at a time, so the bus carries events
-in id order (a subscriber drops ids at or below the last it delivered, so an out-of-order
-publish would be a gap). PostgreSQL: a transaction-scoped advisory *try*-lock; a replica
-that does not get it retries shortly. SQLite: the database's single write lock.
-``SELECT … FOR UPDATE SKIP LOCKED`` was not used: it lets relays publish disjoint batches
-concurrently, which breaks the order. Publishing is at-least-once (a crash between publish
-and commit re-publishes the batch); the fan-out drops repeats by id.
+Several replicas may run a relay; only one publishes at a time (``relay_turn``), so the bus
+carries events in id order (a subscriber drops ids at or below the last it delivered, so an
+out-of-order publish would be a gap). ``SELECT … FOR UPDATE SKIP LOCKED`` was not used: it
+lets relays publish disjoint batches concurrently, which breaks the order.
+
+A turn reads the batch in a read-only transaction, publishes it, then marks the rows in one
+autocommit statement. No database write lock is held while publishing: with the in-process
+bus, publishing hands the events to the fan-out, and the event loop writes to every
+subscriber before the relay's next statement runs; a SQLite write lock held across that
+stalled mutations and the search indexer (and, in turn, the relay waiting behind them).
+Publishing is at-least-once (a crash between publish and mark re-publishes the batch); the
+fan-out drops repeats by id.
 
 A commit that wrote events in this process wakes the relay at once; events committed by
 other processes are picked up by their own relay, or by the poll.
@@ -21,7 +26,7 @@ import time
 from typing import Any
 
 from opentelemetry import trace
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -29,14 +34,14 @@ from graph.telemetry.metrics import observe_outbox
 from persistence.models import GovernanceEvent
 from persistence.models.base import utcnow
 from subscriptions.bus import EventBus
+from subscriptions.events import GovernanceEventMessage
+from subscriptions.relay_turn import RelayTurn
 from subscriptions.store import unpublished
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 OUTBOX = "governance"
 
-# Any fixed 64-bit number, distinct from the governance write lock's key.
-RELAY_LOCK_KEY = 0x6D6B_7467_6F76_0002
 _WROTE_EVENTS = "governance_events_written"
 
 
@@ -60,6 +65,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._observed_at = float("-inf")
+        # The engine the relay's sessions use (its own pool, see GovernanceStream).
+        self._relay_engine: AsyncEngine = session_factory.kw.get("bind") or engine
+        self._turn = RelayTurn(self._relay_engine)
 
     # --- wake-ups on local commits ------------------------------------------------------
 
@@ -95,6 +103,7 @@ class OutboxRelay:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        self._turn.close()
 
     async def _run(self) -> None:
         while True:
@@ -117,10 +126,12 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int | None:
         """Publish the next batch; the count published, or None if another relay is busy."""
-        async with self.session_factory() as session, session.begin():
-            if not await self._take_turn(session):
+        async with self._turn.take() as mine:
+            if not mine:
                 return None
-            events = await unpublished(session, limit=self.batch_size)
+            # A short read transaction of its own: WAL readers never wait for a writer.
+            async with self.session_factory() as session:
+                events = await unpublished(session, limit=self.batch_size)
             if not events:
                 return 0
             # One span per batch; with tracing on, the Kafka instrumentation's per-message
@@ -131,12 +142,20 @@ class OutboxRelay:
                 span.set_attribute("messaging.system", self.bus.name)
                 span.set_attribute("messaging.batch.message_count", len(events))
                 await self.bus.publish(events)
-            await session.execute(
+            await self._mark_published(events)
+        return len(events)
+
+    async def _mark_published(self, events: list[GovernanceEventMessage]) -> None:
+        # One autocommit statement: on SQLite the write lock is taken and released inside a
+        # single call on the driver's thread, so a busy event loop (the fan-out just
+        # scheduled) cannot keep it held between the UPDATE and a separate COMMIT.
+        async with self._relay_engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(
                 update(GovernanceEvent)
                 .where(GovernanceEvent.id.in_([e.id for e in events]))
                 .values(published_at=utcnow())
             )
-        return len(events)
 
     async def observe(self) -> None:
         """Set the outbox gauges: unpublished rows and the age of the oldest one."""
@@ -154,15 +173,3 @@ class OutboxRelay:
             log.debug("governance outbox not measured", exc_info=True)
             return
         observe_outbox(OUTBOX, pending, oldest)
-
-    async def _take_turn(self, session: AsyncSession) -> bool:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            got = await session.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY}
-            )
-            return bool(got)
-        if dialect == "sqlite":
-            # Take the database write lock now, so relays of several processes take turns.
-            await session.execute(text("DELETE FROM governance_events WHERE 1 = 0"))
-        return True

@@ -164,3 +164,30 @@ async def test_stream_overflow_is_raised_to_the_slow_reader(runtime: Runtime) ->
         assert overflow.capacity == 2
     else:
         raise AssertionError("the slow reader was not cut off")
+
+
+class WritingBus(RecordingBus):
+    """Commits another governance write while the relay is publishing."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.written_meanwhile: list[int] = []
+
+    async def publish(self, events: Sequence[GovernanceEventMessage]) -> None:
+        if not self.written_meanwhile:
+            # On SQLite this waited for the relay's write lock (busy timeout 30 s) when the
+            # relay held a write transaction across the publish.
+            async with asyncio.timeout(2):
+                self.written_meanwhile = await _emit(self.runtime, 1)
+        await super().publish(events)
+
+
+async def test_writers_do_not_wait_for_a_publishing_relay(runtime: Runtime) -> None:
+    first = await _emit(runtime, 3)
+    bus = WritingBus(runtime)
+    relay = _relay(runtime, bus)
+    while await relay.publish_batch():
+        pass
+    # The event committed during the first publish goes out in the next batch, in order.
+    assert bus.published == first + bus.written_meanwhile

@@ -16,6 +16,9 @@ from sqlalchemy import select, update
 
 from graph.settings import Settings
 from persistence.models import GovernanceEvent, Service, ServiceStatus
+from persistence.search.ranked import RankedQuery, RankWeights, rank_in_memory
+from resolvers.search import search_filter
+from resolvers.search_ranking import Weights
 from tests.conftest import gql
 from tests.search_support import (
     SEARCH_BACKENDS,
@@ -93,6 +96,28 @@ async def test_score_is_the_sum_of_its_breakdown(app: httpx.AsyncClient):
         assert sum(parts.values()) == pytest.approx(node["score"], abs=1e-5)
         assert 0 < parts["relevance"] <= 0.4 + 1e-9
         assert 0 <= parts["compliance"] <= 0.2 + 1e-9
+
+
+@pytest.mark.parametrize("sort", ["RELEVANCE", "POPULARITY", "NEWEST", "PRICE_ASC"])
+async def test_engine_ranking_agrees_with_the_reference(app: httpx.AsyncClient, sort: str):
+    # The engine ranks, pages and counts itself; the in-memory reference ranks every match
+    # of the same engine. Same page (ids and relevance), same total and facets.
+    indexes = runtime_of(app).search
+    engine = indexes.elastic or indexes.builtin
+    weights = Weights.from_settings(runtime_of(app).settings)
+    w = RankWeights(weights.relevance, weights.popularity, weights.performance, weights.compliance)
+    flt = search_filter()
+    for query in ("multilingual embeddings", "embeddigns", ""):
+        ask = RankedQuery((), sort, 2, 6, w)
+        page = await engine.ranked_search(query, flt, ask)
+        reference = rank_in_memory(await engine.match(query, flt), ask)
+        assert [h.doc.service_id for h in page.hits] == [
+            h.doc.service_id for h in reference.hits
+        ], query
+        assert [h.relevance for h in page.hits] == pytest.approx(
+            [h.relevance for h in reference.hits], abs=1e-5
+        )
+        assert (page.total, page.facets) == (reference.total, reference.facets)
 
 
 async def test_empty_query_browses_by_popularity(app: httpx.AsyncClient):

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
-    Select,
     Text,
     and_,
     cast,
@@ -34,7 +33,12 @@ from persistence.models.base import utcnow
 from persistence.search import signals
 from persistence.search.base import IndexedService, Match, MatchResult, SearchFilter, tokenize
 from persistence.search.ranked import FacetCounts, RankedHit, RankedPage, RankedQuery
-from persistence.search.ranked_sql import facet_counts_statement, ranked_page_statement
+from persistence.search.ranked_sql import (
+    RANK_COLUMNS,
+    AnySelect,
+    facet_counts_statement,
+    ranked_page_statement,
+)
 from persistence.search.text import correct_terms, highlight
 
 
@@ -103,8 +107,9 @@ class BuiltinIndex(ABC):
     # --- what a dialect supplies ---------------------------------------------------------
 
     @abstractmethod
-    def _text_match(self, terms: Sequence[str]) -> Select[SearchDocument, float]:
-        """Documents with any of the terms, each with its score (higher is better)."""
+    def _text_match(self, terms: Sequence[str], *columns: Any) -> AnySelect:
+        """``columns`` of the documents with any of the terms, and each one's score
+        (``text_score``, higher is better)."""
 
     @abstractmethod
     def _text_condition(self, terms: Sequence[str]) -> ColumnElement[bool] | TextClause:
@@ -176,7 +181,7 @@ class BuiltinIndex(ABC):
                 return MatchResult([Match(to_indexed(r), 0.0) for r in rows])
             terms = await self._corrected(session, tokens)
             result = await session.execute(
-                self._text_match(terms).where(*self._filter_clauses(flt))
+                self._text_match(terms, SearchDocument).where(*self._filter_clauses(flt))
             )
             matches = [
                 Match(doc, float(s), highlight(doc.text_fields, terms))
@@ -191,10 +196,10 @@ class BuiltinIndex(ABC):
         filters = self._filter_clauses(flt)
         async with self.session_factory() as session:
             terms = await self._corrected(session, tokens) if tokens else []
-            scored = (
-                self._text_match(terms).where(*filters)
+            scored: AnySelect = (
+                self._text_match(terms, *RANK_COLUMNS).where(*filters)
                 if terms
-                else select(SearchDocument, literal(0.0, Float()).label("text_score")).where(
+                else select(*RANK_COLUMNS, literal(0.0, Float()).label("text_score")).where(
                     *filters
                 )
             )
@@ -211,7 +216,7 @@ class BuiltinIndex(ABC):
         )
         hits = [
             RankedHit(doc, float(relevance), highlight(doc.text_fields, terms))
-            for doc, relevance in ((to_indexed(r), rel) for r, rel in rows)
+            for doc, relevance in ((to_indexed(row[0]), row[1]) for row in rows)
         ]
         # Every document has exactly one category, so its counts add up to the total.
         total = sum(n for _, n in facets.categories)

@@ -19,6 +19,8 @@ from elastic_transport import ConnectionTimeout, TransportError
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 from elasticsearch.helpers import async_bulk
 
+from persistence.search import elastic_ranked as er
+from persistence.search import signals
 from persistence.search.base import (
     IndexedService,
     Match,
@@ -27,8 +29,9 @@ from persistence.search.base import (
     SearchFilter,
     tokenize,
 )
+from persistence.search.ranked import RankedPage, RankedQuery
 
-# Every match is returned (ranking happens above the backend); this caps one answer.
+# ``match`` returns every match (the unranked interface); this caps one answer.
 MAX_MATCHES = 10_000
 TEXT_FIELDS = ["name^10", "tags_text^4", "category_text^4", "provider_name^2", "description"]
 
@@ -56,6 +59,10 @@ MAPPINGS: dict[str, Any] = {
         "error_rate": {"type": "double"},
         "compliance_score": {"type": "keyword", "index": False},
         "compliance_value": {"type": "double"},
+        # The query-independent ranking factors (signals.py), read by function_score.
+        "popularity_factor": {"type": "double"},
+        "performance_factor": {"type": "double"},
+        "compliance_factor": {"type": "double"},
     },
 }
 SETTINGS: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
@@ -102,6 +109,9 @@ def to_source(doc: IndexedService) -> dict[str, Any]:
         "error_rate": doc.error_rate,
         "compliance_score": None if doc.compliance_score is None else str(doc.compliance_score),
         "compliance_value": None if doc.compliance_score is None else float(doc.compliance_score),
+        "popularity_factor": signals.popularity(doc),
+        "performance_factor": signals.performance(doc),
+        "compliance_factor": signals.compliance(doc),
     }
 
 
@@ -159,6 +169,7 @@ class ElasticsearchIndex:
         )
         ask_for_v8_compatibility(self.client)
         self.alias = alias
+        self._mapping_current = False
 
     async def _call(self, coro: Any) -> Any:
         try:
@@ -211,6 +222,61 @@ class ElasticsearchIndex:
             )
         return MatchResult(matches, tuple(words))
 
+    async def ranked_search(self, query: str, flt: SearchFilter, ask: RankedQuery) -> RankedPage:
+        """One ranked page, the total and the facets, computed by the engine (see
+        elastic_ranked.py): with words, the counts and best text score, then the page;
+        without, one request. The same whatever the number of hits."""
+        words = tokenize(query)
+        filters = filter_clauses(flt)
+        text = (
+            {
+                "multi_match": {
+                    "query": " ".join(words),
+                    "fields": TEXT_FIELDS,
+                    "fuzziness": "AUTO",
+                    "operator": "or",
+                }
+            }
+            if words
+            else None
+        )
+        if text is None:
+            # Browse mode: relevance is 0, so one request ranks, pages and counts.
+            response = await self._search_page(er.text_query(None, filters, 0.0), ask, True)
+            return er.page_of(response, response, ask, words, from_source)
+        # The counts and the best text score in one size-0 request (a ``top_hits`` of one
+        # carries ``max_score``): size-0 answers are kept by the shard request cache, so a
+        # repeated query pays only for its page until the index next refreshes.
+        counts = await self._call(
+            self.client.search(
+                index=self.alias,
+                query=er.text_query(text, filters, 1.0),
+                size=0,
+                track_total_hits=True,
+                aggregations={**er.facet_aggregations(), **er.BEST_SCORE},
+            )
+        )
+        best_score = counts["aggregations"][er.BEST]["hits"]["max_score"]
+        if not best_score:
+            return er.empty_page()
+        boost = ask.weights.relevance / float(best_score)
+        response = await self._search_page(er.text_query(text, filters, boost), ask, False)
+        return er.page_of(response, counts, ask, words, from_source)
+
+    async def _search_page(self, query: dict[str, Any], ask: RankedQuery, counts: bool) -> Any:
+        return await self._call(
+            self.client.search(
+                index=self.alias,
+                query=er.scored_query(query, ask),
+                sort=er.sort_of(ask),
+                from_=ask.offset,
+                size=ask.limit,
+                track_scores=True,
+                track_total_hits=counts,
+                aggregations=er.facet_aggregations() if counts else None,
+            )
+        )
+
     async def suggest(self, prefix: str, statuses: Sequence[str], limit: int) -> list[str]:
         words = tokenize(prefix)
         if not words or limit == 0:
@@ -248,6 +314,14 @@ class ElasticsearchIndex:
                     index=index, settings=SETTINGS, mappings=MAPPINGS, aliases={self.alias: {}}
                 )
             )
+        elif not self._mapping_current:
+            # An index built before a field was added (the ranking factors) refuses documents
+            # that carry it (strict mapping): add the new fields once per process. Existing
+            # documents get them on the next signals refresh.
+            await self._call(
+                self.client.indices.put_mapping(index=self.alias, properties=MAPPINGS["properties"])
+            )
+        self._mapping_current = True
 
     async def upsert(self, docs: Sequence[IndexedService]) -> None:
         if not docs:

@@ -15,7 +15,7 @@ from persistence.search.base import MatchResult, SearchBackendUnavailable, Searc
 from persistence.search.builtin import BuiltinIndex
 from persistence.search.elastic import ElasticsearchIndex
 from persistence.search.postgres_fts import PostgresFtsIndex
-from persistence.search.ranked import RankedPage, RankedQuery, rank_in_memory
+from persistence.search.ranked import RankedPage, RankedQuery
 from persistence.search.sqlite_fts import SqliteFtsIndex
 
 log = logging.getLogger(__name__)
@@ -73,12 +73,11 @@ class SearchIndexes:
         return Answer(await self.builtin.match(query, flt), self.builtin.name, False)
 
     async def ranked(self, query: str, flt: SearchFilter, ask: RankedQuery) -> RankedAnswer:
-        """One ranked page: the built-in engines rank, count and facet natively; a backend
-        that only matches (Elasticsearch, for now) is ranked by the in-memory reference."""
+        """One ranked page: every engine ranks, pages, counts and facets natively."""
         if self.elastic is not None:
             try:
-                result = await self.elastic.match(query, flt)
-                return RankedAnswer(rank_in_memory(result, ask), self.elastic.name, False)
+                page = await self.elastic.ranked_search(query, flt, ask)
+                return RankedAnswer(page, self.elastic.name, False)
             except SearchBackendUnavailable as exc:
                 log.warning("search falls back to the built-in index: %s", exc)
                 page = await self.builtin.ranked_search(query, flt, ask)

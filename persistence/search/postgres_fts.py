@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
-    Select,
     bindparam,
     func,
     literal_column,
@@ -26,6 +25,7 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 from persistence.models import SearchDocument, SearchTerm
 from persistence.search.base import IndexedService
 from persistence.search.builtin import BuiltinIndex, jsonb_tags_any
+from persistence.search.ranked_sql import AnySelect
 
 # ts_rank weights for D, C, B, A.
 RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'"
@@ -37,10 +37,10 @@ _vector: ColumnElement[Any] = literal_column("search_documents.search_vector")
 class PostgresFtsIndex(BuiltinIndex):
     name = "postgres"
 
-    def _text_match(self, terms: Sequence[str]) -> Select[SearchDocument, float]:
+    def _text_match(self, terms: Sequence[str], *columns: Any) -> AnySelect:
         query = func.to_tsquery("simple", bindparam("tsq", " | ".join(terms)))
         score = func.ts_rank(literal_column(RANK_WEIGHTS), _vector, query, type_=Float())
-        return select(SearchDocument, score.label("text_score")).where(_vector.op("@@")(query))
+        return select(*columns, score.label("text_score")).where(_vector.op("@@")(query))
 
     def _text_condition(self, terms: Sequence[str]) -> ColumnElement[bool]:
         query = func.to_tsquery("simple", bindparam("tsq", " | ".join(terms)))

@@ -25,9 +25,8 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.selectable import CompoundSelect, TableValuedAlias
+from sqlalchemy.sql.selectable import CompoundSelect, Subquery, TableValuedAlias
 
 from persistence.models import SearchDocument
 from persistence.search.ranked import RankedQuery
@@ -37,38 +36,66 @@ def _weight(value: float) -> ColumnElement[float]:
     return literal(value, Float())
 
 
-def ranked_page_statement(
-    scored: Select[SearchDocument, float], ask: RankedQuery
-) -> Select[SearchDocument, float]:
-    """``scored`` selects the filtered matching documents with a ``text_score`` column."""
+# A select of any columns (the page statement and its input have several).
+AnySelect = Select[*tuple[Any, ...]]
+
+# What the ranking reads of each hit: its key and the sort and score columns. Only these are
+# carried through the window and the sort; the full rows are read for the page alone.
+_d = SearchDocument
+RANK_COLUMNS = (
+    _d.service_id,
+    _d.usage_count,
+    _d.created_at,
+    _d.price_per_1k,
+    _d.popularity_factor,
+    _d.performance_factor,
+    _d.compliance_factor,
+)
+
+
+def ranked_page_statement(scored: AnySelect, ask: RankedQuery) -> AnySelect:
+    """``scored`` selects ``RANK_COLUMNS`` of the filtered matching documents with a
+    ``text_score`` column; the answer is the page's documents, each with its relevance."""
     hits = scored.subquery("hits")
     best = func.max(hits.c.text_score).over()
-    relevance = case((best > 0, hits.c.text_score / best), else_=0.0).label("relevance")
-    ranked = select(hits, relevance).subquery("ranked")
-    doc = aliased(SearchDocument, ranked)
+    relevance = case((best > 0, hits.c.text_score / best), else_=0.0)
     w = ask.weights
     score = (
-        _weight(w.relevance) * ranked.c.relevance
-        + _weight(w.popularity) * ranked.c.popularity_factor
-        + _weight(w.performance) * ranked.c.performance_factor
-        + _weight(w.compliance) * ranked.c.compliance_factor
+        _weight(w.relevance) * relevance
+        + _weight(w.popularity) * hits.c.popularity_factor
+        + _weight(w.performance) * hits.c.performance_factor
+        + _weight(w.compliance) * hits.c.compliance_factor
     )
-    # Every order ends with the service id, so equal scores still page deterministically.
-    order: list[ColumnElement[Any]]
-    if ask.sort == "POPULARITY":
-        order = [ranked.c.usage_count.desc(), score.desc()]
-    elif ask.sort == "NEWEST":
-        order = [ranked.c.created_at.desc()]
-    elif ask.sort == "PRICE_ASC":
-        order = [ranked.c.price_per_1k.is_(None), ranked.c.price_per_1k, score.desc()]
-    else:
-        order = [score.desc()]
-    return (
-        select(doc, ranked.c.relevance)
-        .order_by(*order, ranked.c.service_id)
+    ranked = select(
+        *(hits.c[c.key] for c in RANK_COLUMNS), relevance.label("relevance"), score.label("score")
+    ).subquery("ranked")
+    page = (
+        select(ranked)
+        .order_by(*_order(ranked, ask))
         .limit(ask.limit)
         .offset(ask.offset)
+        .subquery("page")
     )
+    return (
+        select(SearchDocument, page.c.relevance)
+        .join(page, SearchDocument.service_id == page.c.service_id)
+        .order_by(*_order(page, ask))
+    )
+
+
+def _order(ranked: Subquery, ask: RankedQuery) -> list[ColumnElement[Any]]:
+    # Every order ends with the service id, so equal scores still page deterministically.
+    c = ranked.c
+    order: list[ColumnElement[Any]]
+    if ask.sort == "POPULARITY":
+        order = [c.usage_count.desc(), c.score.desc()]
+    elif ask.sort == "NEWEST":
+        order = [c.created_at.desc()]
+    elif ask.sort == "PRICE_ASC":
+        order = [c.price_per_1k.is_(None), c.price_per_1k, c.score.desc()]
+    else:
+        order = [c.score.desc()]
+    return [*order, c.service_id]
 
 
 def facet_counts_statement(

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
-    Select,
     and_,
     bindparam,
     column,
@@ -35,6 +34,7 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 from persistence.models import SearchDocument, SearchTerm
 from persistence.search.base import IndexedService
 from persistence.search.builtin import BuiltinIndex, json_tags_any
+from persistence.search.ranked_sql import AnySelect
 from persistence.search.text import max_edits
 
 # bm25() weights, in the FTS5 column order: service_id, name, tags, category, provider, desc.
@@ -51,7 +51,7 @@ def _quoted(word: str) -> str:
 class SqliteFtsIndex(BuiltinIndex):
     name = "sqlite-fts5"
 
-    def _text_match(self, terms: Sequence[str]) -> Select[SearchDocument, float]:
+    def _text_match(self, terms: Sequence[str], *columns: Any) -> AnySelect:
         expression = " OR ".join(_quoted(t) for t in terms)
         # Scored in FTS5 alone, materialised, then joined by rowid (shared with the document
         # row, see _write_text_index). Joined directly, the planner may walk the documents by
@@ -62,7 +62,7 @@ class SqliteFtsIndex(BuiltinIndex):
             .cte("fts_hits")
             .prefix_with("MATERIALIZED")
         )
-        return select(SearchDocument, hits.c.text_score).join(
+        return select(*columns, hits.c.text_score).join(
             hits, literal_column("search_documents.rowid") == hits.c.rowid
         )
 

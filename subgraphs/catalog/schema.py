@@ -10,4 +10,6 @@ from subgraphs.catalog.queries import Query
 from subgraphs.catalog.types import Provider, Service
 
 schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Service, Provider])
-subgraph = Subgraph("catalog", schema, {"Service": Service.load, "Provider": Provider.load})
+subgraph = Subgraph(
+    "catalog", schema, {"Service": Service.load_many, "Provider": Provider.load_many}
+)

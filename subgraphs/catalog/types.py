@@ -96,6 +96,12 @@ class Service:
         return cls.from_model(row) if row else None
 
     @classmethod
+    async def load_many(cls, context: GatewayContext, ids: list[str]) -> list[Service | None]:
+        # DataLoader.load_many gathers plain futures: no task per id.
+        rows = await context.loaders.service_by_id.load_many(ids)
+        return [cls.from_model(row) if row else None for row in rows]
+
+    @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Service | None:
         return await cls.load(info.context, str(id))
 
@@ -194,6 +200,11 @@ class Provider:
     async def load(cls, context: GatewayContext, id: str) -> Provider | None:
         row = await context.loaders.provider_by_id.load(id)
         return cls.from_model(row) if row else None
+
+    @classmethod
+    async def load_many(cls, context: GatewayContext, ids: list[str]) -> list[Provider | None]:
+        rows = await context.loaders.provider_by_id.load_many(ids)
+        return [cls.from_model(row) if row else None for row in rows]
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Provider | None:

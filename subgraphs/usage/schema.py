@@ -39,4 +39,4 @@ class Query:
 
 
 schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Service, Consumer])
-subgraph = Subgraph("usage", schema, {"Consumer": Consumer.load})
+subgraph = Subgraph("usage", schema, {"Consumer": Consumer.load_many})

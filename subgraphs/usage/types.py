@@ -107,5 +107,10 @@ class Consumer:
         return cls.from_model(row) if row else None
 
     @classmethod
+    async def load_many(cls, context: GatewayContext, ids: list[str]) -> list[Consumer | None]:
+        rows = await context.loaders.consumer_by_id.load_many(ids)
+        return [cls.from_model(row) if row else None for row in rows]
+
+    @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Consumer | None:
         return await cls.load(info.context, str(id))
