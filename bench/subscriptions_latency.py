@@ -173,6 +173,7 @@ def _seeded_database_env(url: str, **extra: str) -> Iterator[dict[str, str]]:
             "MARKETPLACE_DATABASE_URL": url,
             "MARKETPLACE_DATA_DIR": data_dir,
             "MARKETPLACE_LOG_LEVEL": "WARNING",
+            "MARKETPLACE_GC_TUNING": "true",
         }
         for key in (
             "MARKETPLACE_REDIS_URL",

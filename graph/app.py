@@ -73,12 +73,14 @@ def _base_app(settings: Settings, title: str) -> FastAPI:
         indexer.start()
         app.state.passthrough = PassthroughState.start(runtime)
         recheck = asyncio.create_task(run_periodic_recheck(runtime), name="governance-recheck")
-        gc_maintenance = GcMaintenance()  # last: startup's objects are frozen at once
-        gc_maintenance.start()
+        gc_maintenance = GcMaintenance() if settings.gc_tuning else None
+        if gc_maintenance is not None:
+            gc_maintenance.start()  # last: startup's objects are frozen at once
         try:
             yield
         finally:
-            await gc_maintenance.stop()
+            if gc_maintenance is not None:
+                await gc_maintenance.stop()
             recheck.cancel()
             await indexer.stop()
             await app.state.passthrough.stop()  # flushes buffered usage before exit

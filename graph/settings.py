@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     subscription_keep_alive_seconds: float = Field(default=15.0, gt=0)
     subscription_init_timeout_seconds: float = Field(default=10.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    # Freeze long-lived objects out of the collector's scans (graph/gc_tuning.py): for a
+    # process holding many subscribers, where a full collection pauses fan-out. Off by default.
+    gc_tuning: bool = False
     log_level: str = "INFO"
 
     @field_validator("database_url")
