@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -140,15 +140,24 @@ async def versions_by_service(
     return [grouped.get(i, []) for i in service_ids]
 
 
-async def pricing_by_service(
-    db: RequestDB, service_ids: Sequence[str]
-) -> list[ServicePricing | None]:
-    rows = await db.scalars(
+def pricing_history_statement(service_ids: Sequence[str]) -> Select[ServicePricing]:
+    """Every price list of the given services, oldest first."""
+    return (
         select(ServicePricing)
         .where(ServicePricing.service_id.in_(set(service_ids)))
         .order_by(ServicePricing.effective_from)
     )
-    latest = {row.service_id: row for row in rows}  # later rows overwrite earlier ones
+
+
+def in_force(history: Iterable[ServicePricing]) -> dict[str, ServicePricing]:
+    """The price list in force per service: the newest of an oldest-first history."""
+    return {row.service_id: row for row in history}  # later rows overwrite earlier ones
+
+
+async def pricing_by_service(
+    db: RequestDB, service_ids: Sequence[str]
+) -> list[ServicePricing | None]:
+    latest = in_force(await db.scalars(pricing_history_statement(service_ids)))
     return [latest.get(i) for i in service_ids]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import (
@@ -24,7 +24,9 @@ from persistence.models import (
 )
 from persistence.models.base import utcnow
 from resolvers.audit import append_audit
+from resolvers.catalog import in_force, pricing_history_statement
 from resolvers.events import GovernanceEventType, emit_event
+from resolvers.governance import latest_checks_statement
 from resolvers.lifecycle import transition
 from resolvers.policy_rules import RULE_KINDS, ServiceFacts
 
@@ -103,35 +105,13 @@ async def active_policies(session: AsyncSession) -> list[Policy]:
 async def current_pricing(
     session: AsyncSession, service_ids: Sequence[str]
 ) -> dict[str, ServicePricing]:
-    rows = await session.scalars(
-        select(ServicePricing)
-        .where(ServicePricing.service_id.in_(set(service_ids)))
-        .order_by(ServicePricing.effective_from)
-    )
-    return {row.service_id: row for row in rows}  # later rows overwrite earlier ones
+    return in_force(await session.scalars(pricing_history_statement(service_ids)))
 
 
 async def latest_checks(
     session: AsyncSession, service_ids: Sequence[str]
 ) -> dict[str, ComplianceCheck]:
-    newest = (
-        select(
-            ComplianceCheck.id,
-            func.row_number()
-            .over(
-                partition_by=ComplianceCheck.service_id,
-                order_by=(ComplianceCheck.checked_at.desc(), ComplianceCheck.id.desc()),
-            )
-            .label("rn"),
-        )
-        .where(ComplianceCheck.service_id.in_(set(service_ids)))
-        .subquery()
-    )
-    rows = await session.scalars(
-        select(ComplianceCheck)
-        .join(newest, newest.c.id == ComplianceCheck.id)
-        .where(newest.c.rn == 1)
-    )
+    rows = await session.scalars(latest_checks_statement(service_ids))
     return {row.service_id: row for row in rows}
 
 

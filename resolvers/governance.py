@@ -27,9 +27,8 @@ from resolvers.db import RequestDB
 from resolvers.pagination import PageArgs
 
 
-async def latest_compliance_by_service(
-    db: RequestDB, service_ids: Sequence[str]
-) -> list[ComplianceCheck | None]:
+def latest_checks_statement(service_ids: Sequence[str]) -> Select[ComplianceCheck]:
+    """The newest compliance check of each given service (one row per service that has one)."""
     newest = (
         select(
             ComplianceCheck.id,
@@ -43,11 +42,17 @@ async def latest_compliance_by_service(
         .where(ComplianceCheck.service_id.in_(set(service_ids)))
         .subquery()
     )
-    rows = await db.scalars(
+    return (
         select(ComplianceCheck)
         .join(newest, newest.c.id == ComplianceCheck.id)
         .where(newest.c.rn == 1)
     )
+
+
+async def latest_compliance_by_service(
+    db: RequestDB, service_ids: Sequence[str]
+) -> list[ComplianceCheck | None]:
+    rows = await db.scalars(latest_checks_statement(service_ids))
     by_service = {row.service_id: row for row in rows}
     return [by_service.get(i) for i in service_ids]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import strawberry
@@ -75,6 +77,14 @@ async def _plan(session: AsyncSession, plan_id: str) -> models.Plan:
     return plan
 
 
+@asynccontextmanager
+async def _as_consumer(info: GatewayInfo) -> AsyncIterator[tuple[AsyncSession, models.Consumer]]:
+    """One write transaction for the signed-in caller's consumer (created on first use)."""
+    principal = info.context.require_principal()
+    async with info.context.db.transaction() as session:
+        yield session, await usage_accounts.consumer_for(session, principal)
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
@@ -83,9 +93,7 @@ class Mutation:
     )
     async def subscribe(self, info: GatewayInfo, input: SubscribeInput) -> SubscribePayload:
         ctx = info.context
-        principal = ctx.require_principal()
-        async with ctx.db.transaction() as session:
-            consumer = await usage_accounts.consumer_for(session, principal)
+        async with _as_consumer(info) as (session, consumer):
             row = await usage_accounts.subscribe(
                 session,
                 consumer=consumer,
@@ -105,9 +113,7 @@ class Mutation:
         self, info: GatewayInfo, input: CancelSubscriptionInput
     ) -> CancelSubscriptionPayload:
         ctx = info.context
-        principal = ctx.require_principal()
-        async with ctx.db.transaction() as session:
-            consumer = await usage_accounts.consumer_for(session, principal)
+        async with _as_consumer(info) as (session, consumer):
             row = await usage_accounts.cancel_subscription(
                 session,
                 consumer=consumer,
@@ -125,9 +131,7 @@ class Mutation:
         self, info: GatewayInfo, input: CreateApiKeyInput
     ) -> CreateApiKeyPayload:
         ctx = info.context
-        principal = ctx.require_principal()
-        async with ctx.db.transaction() as session:
-            consumer = await usage_accounts.consumer_for(session, principal)
+        async with _as_consumer(info) as (session, consumer):
             issued = await usage_accounts.create_api_key(
                 session,
                 consumer=consumer,
@@ -146,9 +150,7 @@ class Mutation:
         self, info: GatewayInfo, input: RevokeApiKeyInput
     ) -> RevokeApiKeyPayload:
         ctx = info.context
-        principal = ctx.require_principal()
-        async with ctx.db.transaction() as session:
-            consumer = await usage_accounts.consumer_for(session, principal)
+        async with _as_consumer(info) as (session, consumer):
             row = await usage_accounts.revoke_api_key(
                 session, consumer=consumer, key_id=str(input.id), request_id=ctx.request_id
             )
@@ -162,9 +164,7 @@ class Mutation:
         self, info: GatewayInfo, input: RotateApiKeyInput
     ) -> RotateApiKeyPayload:
         ctx = info.context
-        principal = ctx.require_principal()
-        async with ctx.db.transaction() as session:
-            consumer = await usage_accounts.consumer_for(session, principal)
+        async with _as_consumer(info) as (session, consumer):
             old = await usage_accounts.owned_active_key(session, consumer, str(input.id))
             issued = await usage_accounts.rotate_api_key(
                 session,
