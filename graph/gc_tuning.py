@@ -11,6 +11,12 @@ collection, or the first generation-1 collection after the subscribers connected
   the permanent generation, which automatic collections never walk. Long-lived connections
   are therefore walked at most once or twice, soon after they open. Frozen objects are still
   freed by reference counting as usual; only *cyclic* garbage among them waits.
+* Each freeze first collects the young generations (``gc.collect(1)``; frozen objects are
+  not walked, so it costs what the last second allocated). ``gc.freeze()`` moves every
+  tracked object, dead or alive: without that collection, the cyclic garbage of every
+  request finished since the last young collection was frozen too and kept until the
+  periodic full collection (measured under HTTP load: ≈ 30,000 objects per second).
+  What still gets frozen and dies later is what was alive at the tick (requests in flight).
 * That waiting garbage is reclaimed by a full collection every ``full_collect_seconds``
   (unfreeze, collect, freeze): one pause per interval, instead of one per few hundred events.
 * A larger generation-0 threshold: an event's fan-out creates thousands of short-lived
@@ -64,6 +70,11 @@ class GcMaintenance:
         gc.collect()
         gc.freeze()
 
+    @staticmethod
+    def freeze_survivors() -> None:
+        gc.collect(1)  # young cyclic garbage is freed now, not frozen with the survivors
+        gc.freeze()
+
     async def _run(self) -> None:
         last_full = time.monotonic()
         while True:
@@ -72,4 +83,4 @@ class GcMaintenance:
                 self.full_collect()
                 last_full = time.monotonic()
             else:
-                gc.freeze()
+                self.freeze_survivors()

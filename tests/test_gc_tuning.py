@@ -46,3 +46,18 @@ async def test_frozen_cyclic_garbage_is_reclaimed_by_the_periodic_full_collectio
             await freed.wait()
     finally:
         await maintenance.stop()
+
+
+async def test_cyclic_garbage_that_died_before_a_freeze_is_reclaimed_not_frozen() -> None:
+    maintenance = GcMaintenance(freeze_seconds=0.01, full_collect_seconds=3600)
+    maintenance.start()
+    try:
+        node = Node()
+        freed = asyncio.Event()
+        weakref.finalize(node, freed.set)
+        del node  # cyclic garbage in the young generation, not yet collected
+        # The next freeze must collect it: frozen, it would wait for the hourly collection.
+        async with asyncio.timeout(5):
+            await freed.wait()
+    finally:
+        await maintenance.stop()
