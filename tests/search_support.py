@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select, update
 
 from graph.runtime import Runtime
 from graph.settings import Settings, load_settings
+from persistence.models import GovernanceEvent, Service, ServiceStatus
 from persistence.search.indexer import SearchIndexer
 from tests.conftest import gql, service_url
 
@@ -89,3 +94,32 @@ async def search_error(client: httpx.AsyncClient, **variables: Any) -> dict[str,
 
 def names(result: dict[str, Any]) -> list[str]:
     return [e["node"]["service"]["name"] for e in result["edges"]]
+
+
+async def change_status(app: httpx.AsyncClient, slug: str, status: ServiceStatus) -> None:
+    """A catalog change as the publishing path makes it: the row and its outbox event in one
+    transaction."""
+    async with runtime_of(app).session_factory() as session, session.begin():
+        service = await session.scalar(select(Service).where(Service.slug == slug))
+        assert service is not None
+        await session.execute(
+            update(Service).where(Service.id == service.id).values(status=status.value)
+        )
+        session.add(
+            GovernanceEvent(
+                type="SERVICE_STATUS_CHANGED",
+                occurred_at=datetime.now(UTC),
+                service_id=service.id,
+                actor="test",
+                payload={"status": status.value},
+            )
+        )
+
+
+async def within(seconds: float, check: Callable[[], Awaitable[bool]]) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if await check():
+            return time.monotonic() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s")

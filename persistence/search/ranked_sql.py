@@ -1,48 +1,55 @@
 """The SQL of a ranked search on the built-in engines (SQLite and PostgreSQL alike).
 
-The page statement scores every hit inside the database: the engine's text score divided by
-the best one of the result (a window ``MAX``, so relevance keeps its meaning of "fraction of
-the best match", exactly as the in-Python reference computes it), plus the stored
-query-independent factors, each times its weight; then ``ORDER BY … LIMIT … OFFSET``. Only
-one page of rows leaves the database. Facets are one statement too: the filtered matches as a
-CTE and one ``GROUP BY`` per facet, ``UNION ALL``-ed.
+One statement per search. The filtered matches are computed once, as a materialised CTE
+holding each hit's key, text score, sort and score columns and facet fields; the engine's
+text score (FTS5 ``bm25()``, ``ts_rank``) is the costly part of a search and is evaluated
+once per hit. From that CTE the statement returns, ``UNION ALL``-ed:
+
+* the leading ``window`` rows of the ranked result (key, relevance, position): relevance is
+  the text score divided by the best one of the result, exactly as the in-Python reference
+  computes it, the score adds the stored query-independent factors times their weights, and
+  the order is ``ORDER BY … LIMIT`` (a top-N sort);
+* one row per facet value with its count (categories, providers, pricing models, tags).
+
+The full document rows are read afterwards for the page alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Integer,
     Select,
+    String,
     case,
-    distinct,
+    cast,
     func,
     literal,
+    null,
     select,
     true,
     union_all,
 )
-from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.selectable import CompoundSelect, Subquery, TableValuedAlias
+from sqlalchemy.sql.selectable import CTE, CompoundSelect, Subquery, TableValuedAlias
 
 from persistence.models import SearchDocument
-from persistence.search.ranked import RankedQuery
+from persistence.search.ranked import RankedQuery, RankWeights
 
 
 def _weight(value: float) -> ColumnElement[float]:
     return literal(value, Float())
 
 
-# A select of any columns (the page statement and its input have several).
+# A select of any columns (the ranked statement and its input have several).
 AnySelect = Select[*tuple[Any, ...]]
 
-# What the ranking reads of each hit: its key and the sort and score columns. Only these are
-# carried through the window and the sort; the full rows are read for the page alone.
+# What a search reads of each hit: its key, the sort and score columns and the facet fields.
 _d = SearchDocument
-RANK_COLUMNS = (
+HIT_COLUMNS = (
     _d.service_id,
     _d.usage_count,
     _d.created_at,
@@ -50,37 +57,85 @@ RANK_COLUMNS = (
     _d.popularity_factor,
     _d.performance_factor,
     _d.compliance_factor,
+    _d.category,
+    _d.tags,
+    _d.provider_id,
+    _d.pricing_model,
 )
 
+PAGE_KIND = "page"
+FACET_KINDS = ("categories", "tags", "pricing_models", "providers")
 
-def ranked_page_statement(scored: AnySelect, ask: RankedQuery) -> AnySelect:
-    """``scored`` selects ``RANK_COLUMNS`` of the filtered matching documents with a
-    ``text_score`` column; the answer is the page's documents, each with its relevance."""
-    hits = scored.subquery("hits")
-    best = func.max(hits.c.text_score).over()
-    relevance = case((best > 0, hits.c.text_score / best), else_=0.0)
-    w = ask.weights
-    score = (
+
+def _score(hits: CTE, relevance: ColumnElement[float], w: RankWeights) -> ColumnElement[float]:
+    return (
         _weight(w.relevance) * relevance
         + _weight(w.popularity) * hits.c.popularity_factor
         + _weight(w.performance) * hits.c.performance_factor
         + _weight(w.compliance) * hits.c.compliance_factor
     )
+
+
+def ranked_hits_statement(
+    scored: AnySelect,
+    ask: RankedQuery,
+    window: int,
+    tag_elements: Callable[[ColumnElement[Any]], TableValuedAlias],
+) -> CompoundSelect:
+    """``scored`` selects ``HIT_COLUMNS`` of the filtered matching documents with a
+    ``text_score`` column. Rows of (kind, value, relevance, n): for kind ``page`` the
+    ``window`` best hits (value = service id, n = 1-based position); for each facet kind
+    its values and their counts (relevance NULL)."""
+    # MATERIALIZED: every branch below reads the hits; evaluated once, not once per branch.
+    hits = scored.cte("hits").prefix_with("MATERIALIZED")
+    best_cte = select(func.max(hits.c.text_score).label("best")).cte("best")
+    best = select(best_cte.c.best).scalar_subquery()
+    relevance = case((best > 0, hits.c.text_score / best), else_=0.0)
     ranked = select(
-        *(hits.c[c.key] for c in RANK_COLUMNS), relevance.label("relevance"), score.label("score")
+        hits.c.service_id,
+        hits.c.usage_count,
+        hits.c.created_at,
+        hits.c.price_per_1k,
+        relevance.label("relevance"),
+        _score(hits, relevance, ask.weights).label("score"),
     ).subquery("ranked")
-    page = (
-        select(ranked)
-        .order_by(*_order(ranked, ask))
-        .limit(ask.limit)
-        .offset(ask.offset)
-        .subquery("page")
+    top = select(ranked).order_by(*_order(ranked, ask)).limit(window).subquery("top")
+    page = select(
+        literal(PAGE_KIND, String()).label("kind"),
+        top.c.service_id.label("value"),
+        cast(top.c.relevance, Float()).label("relevance"),
+        func.row_number().over(order_by=_order(top, ask)).label("n"),
     )
-    return (
-        select(SearchDocument, page.c.relevance)
-        .join(page, SearchDocument.service_id == page.c.service_id)
-        .order_by(*_order(page, ask))
+
+    def by(kind: str, column: ColumnElement[Any]) -> Select[Any]:
+        return select(
+            literal(kind, String()),
+            column,
+            cast(null(), Float()),
+            _count(),
+        ).group_by(column)
+
+    # Stored tags are distinct per document (builtin._row_values), so counting (document,
+    # tag) rows counts documents; a DISTINCT here cost more than the rest of the facets.
+    tag = tag_elements(hits.c.tags)
+    tags = (
+        select(literal("tags", String()), tag.c.value, cast(null(), Float()), _count())
+        .select_from(hits)
+        .join(tag, true())
+        .group_by(tag.c.value)
     )
+    return union_all(
+        page,
+        by("categories", hits.c.category),
+        by("providers", hits.c.provider_id),
+        by("pricing_models", hits.c.pricing_model).where(hits.c.pricing_model.is_not(None)),
+        tags,
+    )
+
+
+def _count() -> ColumnElement[int]:
+    # One integer type on both engines (PostgreSQL's count is bigint), for the UNION.
+    return cast(func.count(), Integer())
 
 
 def _order(ranked: Subquery, ask: RankedQuery) -> list[ColumnElement[Any]]:
@@ -96,37 +151,3 @@ def _order(ranked: Subquery, ask: RankedQuery) -> list[ColumnElement[Any]]:
     else:
         order = [c.score.desc()]
     return [*order, c.service_id]
-
-
-def facet_counts_statement(
-    where: Sequence[ColumnElement[bool] | TextClause],
-    tag_elements: Callable[[ColumnElement[Any]], TableValuedAlias],
-) -> CompoundSelect:
-    """Rows of (facet, value, count) over the documents passing ``where``."""
-    d = SearchDocument
-    hits = (
-        select(d.service_id, d.category, d.tags, d.provider_id, d.pricing_model)
-        .where(*where)
-        .cte("facet_hits")
-    )
-    tag = tag_elements(hits.c.tags)
-
-    def by(kind: str, column: ColumnElement[Any]) -> Select[Any]:
-        return select(literal(kind).label("kind"), column.label("value"), func.count()).group_by(
-            column
-        )
-
-    return union_all(
-        by("categories", hits.c.category),
-        by("providers", hits.c.provider_id),
-        by("pricing_models", hits.c.pricing_model).where(hits.c.pricing_model.is_not(None)),
-        # A tag listed twice on one service counts once for it.
-        select(
-            literal("tags").label("kind"),
-            tag.c.value.label("value"),
-            func.count(distinct(hits.c.service_id)),
-        )
-        .select_from(hits)
-        .join(tag, true())
-        .group_by(tag.c.value),
-    )

@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from persistence.models import SearchDocument, SearchTerm
+from persistence.search import generation
 from persistence.search.base import IndexedService
 from persistence.search.builtin import BuiltinIndex, json_tags_any
 from persistence.search.ranked_sql import AnySelect
@@ -65,11 +66,6 @@ class SqliteFtsIndex(BuiltinIndex):
         return select(*columns, hits.c.text_score).join(
             hits, literal_column("search_documents.rowid") == hits.c.rowid
         )
-
-    def _text_condition(self, terms: Sequence[str]) -> TextClause:
-        return text(
-            "search_documents.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :q)"
-        ).bindparams(bindparam("q", " OR ".join(_quoted(t) for t in terms)))
 
     def _tag_elements(self, tags: ColumnElement[Any]) -> TableValuedAlias:
         return func.json_each(tags).table_valued("value")
@@ -144,3 +140,6 @@ class SqliteFtsIndex(BuiltinIndex):
         for start in range(0, len(terms), SQLITE_MAX_VARIABLES):
             chunk = [{"term": t} for t in terms[start : start + SQLITE_MAX_VARIABLES]]
             await session.execute(insert(SearchTerm).values(chunk).on_conflict_do_nothing())
+
+    async def _bump_generation(self, session: AsyncSession) -> None:
+        await generation.bump(session, insert)
