@@ -9,7 +9,7 @@ import sys
 
 import bench
 
-SKIP = {"harness", "run"}
+SKIP = {"harness", "run", "lean_client", "process_cpu"}
 
 
 def scenarios() -> list[str]:

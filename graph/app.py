@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
@@ -24,6 +24,7 @@ from graph.runtime import Runtime
 from graph.schema import composed_schema
 from graph.security import SecurityState, authenticate, install_http_security
 from graph.settings import Settings, get_settings
+from graph.startup_heap import startup_heap_frozen
 from graph.telemetry import setup_telemetry
 from persistence.search.indexer import SearchIndexer
 from resolvers.db import RequestDB
@@ -74,11 +75,16 @@ def _base_app(settings: Settings, title: str) -> FastAPI:
         app.state.passthrough = PassthroughState.start(runtime)
         recheck = asyncio.create_task(run_periodic_recheck(runtime), name="governance-recheck")
         gc_maintenance = GcMaintenance() if settings.gc_tuning else None
+        startup_heap = ExitStack()
+        # Last, so every object start-up built is frozen at once.
         if gc_maintenance is not None:
-            gc_maintenance.start()  # last: startup's objects are frozen at once
+            gc_maintenance.start()
+        else:
+            startup_heap.enter_context(startup_heap_frozen())
         try:
             yield
         finally:
+            startup_heap.close()
             if gc_maintenance is not None:
                 await gc_maintenance.stop()
             recheck.cancel()

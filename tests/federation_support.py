@@ -142,6 +142,10 @@ class FederatedStack:
     apollo_url: str
     subgraph_urls: dict[str, str]
     env: dict[str, str]
+    # Process ids, for benchmarks that account CPU per front door: the composed gateway's
+    # ``serve`` process (its workers are its children), and Apollo Gateway plus the subgraphs.
+    composed_pid: int = 0
+    apollo_pids: tuple[int, ...] = ()
 
 
 @contextmanager
@@ -172,7 +176,8 @@ def federated_stack(composed_workers: int = 1) -> Iterator[FederatedStack]:
             *(sys.executable, "-m", "graph.cli", "serve", "--port", str(composed_port)),
             *("--workers", str(composed_workers)),
         ]
-        started.append((composed_url, stack.enter_context(_process(command, env, log)), log))
+        composed = stack.enter_context(_process(command, env, log))
+        started.append((composed_url, composed, log))
         for url, process, log in started:
             _wait_until_answering(url, process, log)
 
@@ -190,7 +195,15 @@ def federated_stack(composed_workers: int = 1) -> Iterator[FederatedStack]:
         ]
         process = stack.enter_context(_process(command, env, log))
         _wait_until_answering(apollo_url, process, log)
-        yield FederatedStack(composed_url, apollo_url, subgraph_urls, env)
+        subgraph_pids = tuple(p.pid for _, p, _ in started if p is not composed)
+        yield FederatedStack(
+            composed_url,
+            apollo_url,
+            subgraph_urls,
+            env,
+            composed_pid=composed.pid,
+            apollo_pids=(process.pid, *subgraph_pids),
+        )
 
 
 def post(url: str, query: str, variables: dict[str, object] | None = None, **headers: str) -> dict:
