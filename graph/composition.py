@@ -10,7 +10,9 @@ those same schemas, so no type is declared twice:
 * a field that returns an entity owned by another subgraph (``Service.similar``, a search hit's
   ``service``) returns a key-only stub in its own subgraph; here its result is passed through
   the owner's batched reference loader. That is the one "query plan" step a router would do
-  over the network (an ``_entities`` fetch), done in-process through a DataLoader instead.
+  over the network (an ``_entities`` fetch), done in-process through a DataLoader instead;
+* a field may also have a batch form (``Subgraph.batch_resolvers``): the composed schema's
+  executor then resolves it once for a whole list (graph/look_ahead.py).
 
 graphql-core has no schema-merge utility, so the type rebuild is written here, after the
 pattern of ``graphql.utilities.lexicographic_sort_schema``.
@@ -48,6 +50,8 @@ from graphql import (
 )
 from graphql.pyutils import is_awaitable
 
+from graph.look_ahead import BATCH, PLAIN_ATTRIBUTE, BatchResolver, LookAheadExecutor, prefetchable
+
 # Federation's own types and root fields never appear in the composed schema.
 FEDERATION_TYPES = frozenset({"_Any", "_Entity", "_Service", "FieldSet", "link__Import"})
 FEDERATION_ROOT_FIELDS = frozenset({"_entities", "_service"})
@@ -64,6 +68,9 @@ class Subgraph:
     name: str
     schema: strawberry.federation.Schema
     entity_loaders: Mapping[str, EntityLoader] = field(default_factory=dict)
+    # "Type.field" -> the field's batch form, used by the composed schema's look-ahead
+    # (graph/look_ahead.py); the subgraph's own schema resolves per object as before.
+    batch_resolvers: Mapping[str, BatchResolver] = field(default_factory=dict)
 
 
 class CompositionError(Exception):
@@ -96,6 +103,11 @@ class _Composer:
                     continue
                 self.sources.setdefault(name, []).append((subgraph.name, named))
         self.built: dict[str, GraphQLNamedType] = {}
+        self.batch: dict[tuple[str, str], BatchResolver] = {}
+        for subgraph in subgraphs:
+            for coordinate, batch in subgraph.batch_resolvers.items():
+                _check_batchable(subgraph, coordinate)
+                self.batch[(subgraph.name, coordinate)] = batch
 
     def build(self) -> GraphQLSchema:
         for name in self.sources:
@@ -213,16 +225,26 @@ class _Composer:
                             f"{merged[fname].type} in {origin[fname]}"
                         )
                     continue
-                merged[fname] = self._rebuild_field(subgraph, fdef)
+                merged[fname] = self._rebuild_field(subgraph, f"{type_name}.{fname}", fdef)
                 origin[fname] = subgraph
         return merged
 
-    def _rebuild_field(self, subgraph: str, fdef: GraphQLField) -> GraphQLField:
+    def _rebuild_field(self, subgraph: str, coordinate: str, fdef: GraphQLField) -> GraphQLField:
         returns = get_named_type(fdef.type).name
-        resolve = _plain_attribute(fdef) or fdef.resolve
+        extensions = dict(fdef.extensions or {})
+        attribute = _plain_attribute_name(fdef)
+        resolve = _read_attribute(attribute) if attribute is not None else fdef.resolve
+        if attribute is not None:
+            extensions[PLAIN_ATTRIBUTE] = attribute
+        batch = self.batch.get((subgraph, coordinate))
         owner = self.owner.get(returns)
         if owner is not None and owner != subgraph and resolve is not None:
             resolve = _materialising(resolve, self.loaders[returns])
+            if batch is not None:
+                batch = _materialising_batch(batch, self.loaders[returns])
+        if batch is not None and resolve is not None:
+            resolve = prefetchable(resolve)
+            extensions[BATCH] = batch
         return GraphQLField(
             self._ref(fdef.type),
             args={
@@ -240,12 +262,25 @@ class _Composer:
             subscribe=fdef.subscribe,
             description=fdef.description,
             deprecation_reason=fdef.deprecation_reason,
-            extensions=fdef.extensions,
+            extensions=extensions,
         )
 
 
-def _plain_attribute(fdef: GraphQLField) -> Callable[..., Any] | None:
-    """A direct attribute read for a Strawberry field without resolver, permission or extension.
+def _check_batchable(subgraph: Subgraph, coordinate: str) -> None:
+    """A batch form must name a field of the subgraph that has no permission or extension:
+    the look-ahead calls it directly, so it would bypass them."""
+    type_name, _, field_name = coordinate.partition(".")
+    named = subgraph.schema._schema.type_map.get(type_name)
+    fdef = named.fields.get(field_name) if isinstance(named, GraphQLObjectType) else None
+    if fdef is None:
+        raise CompositionError(f"{subgraph.name} has no field {coordinate} for its batch form")
+    definition = (fdef.extensions or {}).get("strawberry-definition")
+    if getattr(definition, "permission_classes", None) or getattr(definition, "extensions", None):
+        raise CompositionError(f"{coordinate} is guarded: it cannot have a batch form")
+
+
+def _plain_attribute_name(fdef: GraphQLField) -> str | None:
+    """The attribute a Strawberry field without resolver, permission or extension reads.
 
     Strawberry resolves such a field through a wrapper, ``StrawberryField.get_result`` and then
     its default resolver: three Python calls for what is one ``getattr``, on most fields of
@@ -258,6 +293,11 @@ def _plain_attribute(fdef: GraphQLField) -> Callable[..., Any] | None:
     name = getattr(definition, "python_name", None)
     if not isinstance(name, str) or getattr(definition, "default_resolver", None) is not getattr:
         return None
+    return name
+
+
+def _read_attribute(name: str) -> Callable[..., Any]:
+    """The composed resolver of a plain field (see ``_plain_attribute_name``)."""
 
     def resolve(source: Any, _info: GraphQLResolveInfo, **_args: Any) -> Any:
         return getattr(source, name)
@@ -293,6 +333,33 @@ async def _materialise(value: Any, context: Any, load: EntityLoader) -> Any:
     return [None if v is None else next(loaded) for v in value]
 
 
+def _materialising_batch(batch: BatchResolver, load: EntityLoader) -> BatchResolver:
+    """A batch resolver whose values hold key-only stubs: one owner load for all of them."""
+
+    async def resolver(context: Any, sources: list[Any], args: dict[str, Any]) -> list[Any]:
+        values = list(await batch(context, sources, args))
+        stubs = [
+            stub
+            for value in values
+            for stub in (value if isinstance(value, list | tuple) else [value])
+            if stub is not None
+        ]
+        # Each key once (the same service is often similar to several on a page), as a router
+        # dedupes an _entities fetch's representations; repeats share the loaded object.
+        keys = list(dict.fromkeys(str(stub.id) for stub in stubs))
+        loaded = dict(zip(keys, await load(context, keys) if keys else (), strict=True))
+        return [
+            None
+            if value is None
+            else [None if s is None else loaded[str(s.id)] for s in value]
+            if isinstance(value, list | tuple)
+            else loaded[str(value.id)]
+            for value in values
+        ]
+
+    return resolver
+
+
 @strawberry.type
 class _Bootstrap:
     ok: bool = True
@@ -307,6 +374,8 @@ class ComposedSchema(strawberry.Schema):
 
     def __init__(self, subgraphs: Sequence[Subgraph], **kwargs: Any) -> None:
         # Strawberry needs a root type to set itself up; the GraphQL schema is then replaced.
+        # The look-ahead executor (graph/look_ahead.py) runs the subgraphs' batch resolvers.
+        kwargs.setdefault("execution_context_class", LookAheadExecutor)
         super().__init__(query=_Bootstrap, **kwargs)
         self._schema = compose(subgraphs)
         self._schema._strawberry_schema = self  # type: ignore[attr-defined]

@@ -81,7 +81,9 @@ async def test_repeats_and_next_pages_are_not_ranked_again(
     # The next page only reads its own documents, by key.
     (documents,) = _index_reads(next_page.statements)
     assert "WHERE search_documents.service_id IN" in documents
+    # Served from memory with the same hits, highlights included (kept with the documents).
     assert again == {**first, "tookMs": again["tookMs"]}
+    assert all(e["node"]["highlights"] for e in again["edges"] + second["edges"])
     fresh = await _uncached(
         app, query="multilingual", first=3, after=first["pageInfo"]["endCursor"]
     )

@@ -227,12 +227,12 @@ class BuiltinIndex(ABC):
                 rows = await session.scalars(
                     select(SearchDocument).where(SearchDocument.service_id.in_(missing))
                 )
-                result.docs.update((row.service_id, to_indexed(row)) for row in rows)
+                result.add_documents(to_indexed(row) for row in rows)
         # A document removed by a write that committed after the generation was read is
         # left out; the next search, under the new generation, ranks without it.
         hits = [
-            RankedHit(doc, relevance, highlight(doc.text_fields, result.terms))
-            for doc, relevance in ((result.docs.get(sid), relevance) for sid, relevance in window)
+            RankedHit(doc, relevance, result.highlights[sid])
+            for sid, relevance, doc in ((s, r, result.docs.get(s)) for s, r in window)
             if doc is not None
         ]
         return RankedPage(hits, result.total, result.facets)

@@ -14,11 +14,12 @@ async database reads and invalidated by a value read from the database per searc
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 from persistence.search.base import IndexedService
 from persistence.search.ranked import FacetCounts
+from persistence.search.text import highlight
 
 DEFAULT_MAX_ENTRIES = 256
 
@@ -32,8 +33,15 @@ class RankedResult:
     complete: bool  # ``ranked`` holds every hit, not only a leading window of them
     total: int
     facets: FacetCounts
-    # Documents of the pages served so far (they cannot change within a generation).
+    # Documents of the pages served so far, with their highlights for ``terms`` (neither
+    # can change within a generation): a repeated search neither reads nor highlights again.
     docs: dict[str, IndexedService] = field(default_factory=dict)
+    highlights: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def add_documents(self, docs: Iterable[IndexedService]) -> None:
+        for doc in docs:
+            self.docs[doc.service_id] = doc
+            self.highlights[doc.service_id] = highlight(doc.text_fields, self.terms)
 
     def covers(self, end: int) -> bool:
         return self.complete or end <= len(self.ranked)

@@ -11,5 +11,8 @@ from subgraphs.catalog.types import Provider, Service
 
 schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Service, Provider])
 subgraph = Subgraph(
-    "catalog", schema, {"Service": Service.load_many, "Provider": Provider.load_many}
+    "catalog",
+    schema,
+    {"Service": Service.load_many, "Provider": Provider.load_many},
+    batch_resolvers={"Service.provider": Service.batch_provider},
 )

@@ -111,6 +111,16 @@ class Service:
         assert row is not None  # enforced by the foreign key
         return Provider.from_model(row)
 
+    @staticmethod
+    async def batch_provider(
+        context: GatewayContext, services: list[Service], _args: dict[str, Any]
+    ) -> list[Provider]:
+        """``provider`` for many services at once (the composed schema's look-ahead)."""
+        rows = await context.loaders.provider_by_id.load_many([s.provider_id for s in services])
+        if any(row is None for row in rows):
+            raise LookupError("a service without its provider")  # each field then reports it
+        return [Provider.from_model(row) for row in rows if row is not None]
+
     @strawberry.field(description="All versions, newest first.")
     async def versions(self, info: GatewayInfo) -> list[ServiceVersion]:
         rows = await info.context.loaders.versions_by_service.load(str(self.id))

@@ -13,4 +13,6 @@ from subgraphs.governance.types import Service
 schema = strawberry.federation.Schema(
     query=Query, mutation=Mutation, subscription=Subscription, types=[Service]
 )
-subgraph = Subgraph("governance", schema)
+subgraph = Subgraph(
+    "governance", schema, batch_resolvers={"Service.compliance": Service.batch_compliance}
+)

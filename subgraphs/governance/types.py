@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from graph.auth import Role
-from graph.context import GatewayInfo
+from graph.context import GatewayContext, GatewayInfo
 from graph.errors import bad_input
 from graph.permissions import IsServiceOwner, requires
 from persistence import models
@@ -92,6 +92,14 @@ class Service:
     async def compliance(self, info: GatewayInfo) -> ComplianceReport | None:
         row = await info.context.loaders.compliance_by_service.load(str(self.id))
         return ComplianceReport.from_model(row) if row else None
+
+    @staticmethod
+    async def batch_compliance(
+        context: GatewayContext, services: list[Any], _args: dict[str, Any]
+    ) -> list[ComplianceReport | None]:
+        """``compliance`` for many services at once (the composed schema's look-ahead)."""
+        rows = await context.loaders.compliance_by_service.load_many([str(s.id) for s in services])
+        return [ComplianceReport.from_model(row) if row else None for row in rows]
 
     @strawberry.field(
         description="The service's audit entries, newest first (admins, approvers, its provider).",

@@ -9,4 +9,4 @@ from subgraphs.search.queries import Query
 from subgraphs.search.types import Service
 
 schema = strawberry.federation.Schema(query=Query, types=[Service])
-subgraph = Subgraph("search", schema)
+subgraph = Subgraph("search", schema, batch_resolvers={"Service.similar": Service.batch_similar})

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
-from graph.context import GatewayInfo
+from graph.context import GatewayContext, GatewayInfo
 from resolvers import search as search_resolvers
 from resolvers.search import Facets, Hit, SearchPage, hit_cursor
 from resolvers.search_recommend import TrendWindow as TrendWindowEnum
@@ -36,6 +37,17 @@ class Service:
             (str(self.id), max(0, min(first, 50)))
         )
         return [Service(id=strawberry.ID(i)) for i in ids]
+
+    @staticmethod
+    async def batch_similar(
+        context: GatewayContext, services: list[Any], args: dict[str, Any]
+    ) -> list[list[Service]]:
+        """``similar`` for many services at once (the composed schema's look-ahead)."""
+        first = max(0, min(args.get("first", 5), 50))
+        lists = await context.loaders.similar_services.load_many(
+            [(str(s.id), first) for s in services]
+        )
+        return [stubs(ids) for ids in lists]
 
 
 def stubs(ids: list[str]) -> list[Service]:

@@ -1,0 +1,159 @@
+"""Look-ahead batch loading for the composed schema: a list's entity fields loaded up front.
+
+Resolved one item at a time, a field like ``Service.provider`` under a list of ten services
+costs ten resolver coroutines, ten DataLoader futures, and graphql-core's gather (a task per
+item and field) — although the DataLoader turns them into one statement anyway. The composed
+gateway sees the whole query, so when a list of objects is completed it can do better: it
+looks at the fields selected beneath the list (through plain attribute fields such as a
+connection edge's ``node``), runs each field that has a *batch resolver* once for all the
+items, and the items' fields then resolve synchronously from the results. Same loaders, so
+the same statements; no per-item awaitable, future or task.
+
+A batch resolver is ``(context, sources, args) -> values`` in the order of the sources
+(``Subgraph.batch_resolvers``). If one fails, nothing is stored for it and every item's field
+runs its own resolver as before, so errors stay per field and read exactly as they did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from graphql import (
+    GraphQLField,
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    get_nullable_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.values import get_argument_values
+
+from graph.fanout import FanOutExecutor
+
+BatchResolver = Callable[[Any, list[Any], dict[str, Any]], Awaitable[Sequence[Any]]]
+"""(GraphQL context, source objects, the field's coerced arguments) -> one value per source."""
+
+BATCH = "composition-batch-resolver"
+"""GraphQLField.extensions key: the field's BatchResolver (composed schema only)."""
+PLAIN_ATTRIBUTE = "composition-plain-attribute"
+"""GraphQLField.extensions key: the Python attribute a plain field reads (look-ahead follows
+these into nested objects, e.g. ``edges { node { … } }``)."""
+
+# (id(source), response key) -> (source, context, root value, value). A context
+# variable because graphql-core hands resolvers the GraphQLResolveInfo, not the executor. It
+# is set right before a prefetched list is completed, in the task that completes it; tasks
+# started from there inherit it.
+_Store = dict[tuple[int, str], tuple[Any, Any, Any, Any]]
+_prefetched: ContextVar[_Store | None] = ContextVar("composition_prefetched", default=None)
+
+_Job = tuple[BatchResolver, str, list[Any], dict[str, Any]]
+
+
+def prefetchable(resolve: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a field resolver so it returns the look-ahead's value when there is one."""
+
+    def resolver(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+        store = _prefetched.get()
+        if store is not None:
+            hit = store.get((id(source), info.path.key))  # type: ignore[arg-type]
+            # Identity checks: an id is only unique while its object lives, and a value
+            # belongs to one execution (its request context, its subscription event).
+            if (
+                hit is not None
+                and hit[0] is source
+                and hit[1] is info.context
+                and hit[2] is info.root_value
+            ):
+                return hit[3]
+        return resolve(source, info, **kwargs)
+
+    return resolver
+
+
+class LookAheadExecutor(FanOutExecutor):
+    """The composed schema's executor: FanOutExecutor (every served schema runs it), plus the
+    look-ahead when completing lists of objects."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._store: _Store = {}
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor = super().build_per_event_executor(payload)
+        if isinstance(executor, LookAheadExecutor):
+            # graphql-core copies the subscription's executor per event: give each event's
+            # execution its own values, so nothing is kept from one event to the next.
+            executor._store = {}
+        return executor
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[Any],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        complete = super().complete_list_value
+        if isinstance(result, list) and result:
+            item_type = get_nullable_type(return_type.of_type)
+            if isinstance(item_type, GraphQLObjectType):
+                present = [item for item in result if item is not None]
+                jobs = self._plan(item_type, field_details_list, present) if present else []
+                if jobs:
+
+                    async def after_prefetch() -> Any:
+                        await self._prefetch(info.context, jobs)
+                        _prefetched.set(self._store)
+                        completed = complete(
+                            return_type, field_details_list, info, path, result, position_context
+                        )
+                        return await completed if self.is_awaitable(completed) else completed
+
+                    return after_prefetch()
+        return complete(return_type, field_details_list, info, path, result, position_context)
+
+    def _plan(
+        self, item_type: GraphQLObjectType, field_details_list: FieldDetailsList, items: list[Any]
+    ) -> list[_Job]:
+        jobs: list[_Job] = []
+        grouped = self.collect_subfields(item_type, field_details_list).grouped_field_set
+        for response_key, sub_details in grouped.items():
+            first = sub_details[0]
+            field: GraphQLField | None = item_type.fields.get(first.node.name.value)
+            if field is None or not field.extensions:
+                continue  # __typename, or a field without composition metadata
+            batch = field.extensions.get(BATCH)
+            if batch is not None:
+                args = get_argument_values(
+                    field,
+                    first.node,
+                    self.variable_values,
+                    first.fragment_variable_values,
+                    self.hide_suggestions,
+                )
+                jobs.append((batch, response_key, items, args))
+                continue
+            attribute = field.extensions.get(PLAIN_ATTRIBUTE)
+            nested = get_nullable_type(field.type)
+            if attribute is not None and isinstance(nested, GraphQLObjectType):
+                children = [c for c in (getattr(i, attribute) for i in items) if c is not None]
+                if children:
+                    jobs.extend(self._plan(nested, sub_details, children))
+        return jobs
+
+    async def _prefetch(self, context: Any, jobs: list[_Job]) -> None:
+        results = await asyncio.gather(
+            *(batch(context, items, args) for batch, _key, items, args in jobs),
+            return_exceptions=True,
+        )
+        store, root = self._store, self.root_value
+        for (_batch, key, items, _args), values in zip(jobs, results, strict=True):
+            if isinstance(values, BaseException):
+                continue  # each item's own resolver runs, and reports, as before
+            for item, value in zip(items, values, strict=True):
+                store[(id(item), key)] = (item, context, root, value)

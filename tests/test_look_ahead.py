@@ -1,0 +1,228 @@
+"""The composed schema's look-ahead: a list's fields that have a batch form resolve once per list.
+
+Every result is compared with the same composed schema run per object (graphql-core's plain
+execution, ``FanOutExecutor``): data and errors must be identical.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.permission import BasePermission
+
+from graph.composition import ComposedSchema, CompositionError, Subgraph
+from graph.fanout import FanOutExecutor
+from graph.look_ahead import LookAheadExecutor
+
+LABELS = {"1": "one", "2": "two", "3": "three", "4": "four"}
+
+
+@strawberry.federation.type(keys=["id"], name="Item")
+class Item:
+    id: strawberry.ID
+    label: str
+
+
+@strawberry.type
+class ItemEdge:
+    node: Item
+
+
+@strawberry.type
+class ItemConnection:
+    edges: list[ItemEdge]
+
+
+def _item(id: str) -> Item:
+    return Item(id=strawberry.ID(id), label=LABELS[id])
+
+
+SHARED = [_item("1"), _item("2")]  # the same objects in every execution
+
+
+@strawberry.type(name="Query")
+class OwnerQuery:
+    @strawberry.field
+    async def items(self, ids: list[str]) -> ItemConnection:
+        return ItemConnection(edges=[ItemEdge(node=_item(i)) for i in ids])
+
+    @strawberry.field
+    def rows(self, ids: list[str]) -> list[Item | None]:
+        return [_item(i) if i in LABELS else None for i in ids]
+
+    @strawberry.field
+    def shared(self) -> list[Item]:
+        return SHARED
+
+    @strawberry.field
+    def first_shared(self) -> Item:
+        return SHARED[0]
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.single: list[str] = []
+        self.batch: list[list[str]] = []
+        self.loads: list[list[str]] = []
+
+
+@strawberry.federation.type(keys=["id"], name="Item")
+class Scored:
+    id: strawberry.ID
+
+    @strawberry.field
+    async def score(self, info: strawberry.Info, factor: int = 1) -> int:
+        info.context["calls"].single.append(str(self.id))
+        if str(self.id) == "4":
+            raise ValueError("no score for 4")
+        return int(self.id) * factor * info.context.get("scale", 1)
+
+    @strawberry.field
+    async def next(self, info: strawberry.Info) -> Scored | None:
+        info.context["calls"].single.append(str(self.id))
+        following = str(int(self.id) + 1)
+        return Scored(id=strawberry.ID(following)) if following in LABELS else None
+
+
+async def batch_score(context: Any, items: list[Any], args: dict[str, Any]) -> list[int]:
+    context["calls"].batch.append([str(i.id) for i in items])
+    if any(str(i.id) == "4" for i in items):
+        raise ValueError("no score for 4")
+    return [int(i.id) * args["factor"] * context.get("scale", 1) for i in items]
+
+
+async def batch_next(context: Any, items: list[Any], _args: dict[str, Any]) -> list[Any]:
+    context["calls"].batch.append([str(i.id) for i in items])
+    following = [str(int(i.id) + 1) for i in items]
+    return [Scored(id=strawberry.ID(f)) if f in LABELS else None for f in following]
+
+
+@strawberry.type(name="Query")
+class ScoresQuery:
+    @strawberry.field
+    def version(self) -> int:
+        return 1
+
+
+def _schema(executor: type[Any], batches: dict[str, Any] | None = None) -> ComposedSchema:
+    async def load_items(context: Any, ids: list[str]) -> list[Item | None]:
+        context["calls"].loads.append(list(ids))
+        return [_item(i) if i in LABELS else None for i in ids]
+
+    owner = strawberry.federation.Schema(query=OwnerQuery, types=[Item])
+    scores = strawberry.federation.Schema(query=ScoresQuery, types=[Scored])
+    if batches is None:
+        batches = {"Item.score": batch_score, "Item.next": batch_next}
+    return ComposedSchema(
+        [
+            Subgraph("owner", owner, {"Item": load_items}),
+            Subgraph("scores", scores, batch_resolvers=batches),
+        ],
+        execution_context_class=executor,
+    )
+
+
+async def _run(
+    executor: type[Any], query: str, schema: ComposedSchema | None = None, scale: int = 1
+) -> tuple[Any, list[Any], Calls]:
+    calls = Calls()
+    schema = schema or _schema(executor)
+    result = await schema.execute(query, context_value={"calls": calls, "scale": scale})
+    errors = [(e.message, e.path) for e in result.errors or []]
+    return result.data, errors, calls
+
+
+QUERY = """
+{
+  items(ids: ["1", "2"]) { edges { node {
+    label
+    score
+    triple: score(factor: 3)
+    ... on Item { next { id label score } }
+  } } }
+}
+"""
+
+
+async def test_batch_forms_run_once_per_list_with_the_same_result() -> None:
+    data, errors, calls = await _run(LookAheadExecutor, QUERY)
+    expected_data, expected_errors, per_object = await _run(FanOutExecutor, QUERY)
+    assert (data, errors) == (expected_data, expected_errors)
+    assert errors == []
+    assert data["items"]["edges"][0]["node"] == {
+        "label": "one",
+        "score": 1,
+        "triple": 3,
+        "next": {"id": "2", "label": "two", "score": 2},
+    }
+    # One batch per selected field under the list (score, triple, next). `next` is a single
+    # object per item, not a list: its own fields resolve per object, as without look-ahead.
+    assert calls.batch == [["1", "2"], ["1", "2"], ["1", "2"]]
+    assert sorted(calls.single) == ["2", "3"]
+    assert len(per_object.single) == 8
+    # The other subgraph's stubs are materialised with one owner load for the whole list.
+    assert calls.loads == [["2", "3"]]
+
+
+async def test_a_failed_batch_leaves_each_field_to_its_own_resolver() -> None:
+    query = '{ rows(ids: ["3", "9", "4"]) { id score } }'
+    data, errors, calls = await _run(LookAheadExecutor, query)
+    assert (data, errors) == (await _run(FanOutExecutor, query))[:2]
+    assert data == {"rows": [{"id": "3", "score": 3}, None, None]}
+    assert errors == [("no score for 4", ["rows", 2, "score"])]
+    assert calls.batch == [["3", "4"]]
+    assert calls.single == ["3", "4"]
+
+
+async def test_skipped_fields_are_not_loaded() -> None:
+    query = '{ rows(ids: ["1", "2"]) { id score @include(if: false) } }'
+    data, errors, calls = await _run(LookAheadExecutor, query)
+    assert (data, errors) == (await _run(FanOutExecutor, query))[:2]
+    assert calls.batch == [] and calls.single == []
+
+
+class Never(BasePermission):
+    message = "never"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.federation.type(keys=["id"], name="Item")
+class Guarded:
+    id: strawberry.ID
+
+    @strawberry.field(permission_classes=[Never])
+    def score(self) -> int:
+        return 0
+
+
+def test_a_guarded_field_cannot_have_a_batch_form() -> None:
+    owner = strawberry.federation.Schema(query=OwnerQuery, types=[Item])
+    guarded = strawberry.federation.Schema(query=ScoresQuery, types=[Guarded])
+    with pytest.raises(CompositionError, match=r"Item\.score is guarded"):
+        ComposedSchema(
+            [
+                Subgraph("owner", owner, {"Item": lambda _c, ids: []}),
+                Subgraph("guarded", guarded, batch_resolvers={"Item.score": batch_score}),
+            ]
+        )
+
+
+async def test_values_belong_to_their_own_execution() -> None:
+    schema = _schema(LookAheadExecutor)
+    data, _, calls = await _run(LookAheadExecutor, "{ shared { score } }", schema, scale=1)
+    assert data == {"shared": [{"score": 1}, {"score": 2}]} and calls.batch == [["1", "2"]]
+    # Same objects, next request: nothing from the first execution is served.
+    data, _, calls = await _run(LookAheadExecutor, "{ firstShared { score } }", schema, scale=10)
+    assert data == {"firstShared": {"score": 10}} and calls.single == ["1"]
+
+
+async def test_repeated_keys_are_loaded_once() -> None:
+    query = '{ rows(ids: ["1", "1", "2"]) { next { id label } } }'
+    data, errors, calls = await _run(LookAheadExecutor, query)
+    assert (data, errors) == (await _run(FanOutExecutor, query))[:2]
+    assert [row["next"]["id"] for row in data["rows"]] == ["2", "2", "3"]
+    assert calls.loads == [["2", "3"]]
