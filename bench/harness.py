@@ -108,6 +108,20 @@ class LoadResult:
     p95_ms: float
     p99_ms: float
 
+    @classmethod
+    def of(cls, latencies: list[float], errors: int, seconds: float) -> LoadResult:
+        """Summarise one measured window's latencies (milliseconds, in any order)."""
+        latencies = sorted(latencies)
+        return cls(
+            requests=len(latencies),
+            errors=errors,
+            seconds=round(seconds, 2),
+            rps=round(len(latencies) / seconds, 1),
+            p50_ms=round(statistics.median(latencies), 2) if latencies else float("nan"),
+            p95_ms=round(_percentile(latencies, 0.95), 2),
+            p99_ms=round(_percentile(latencies, 0.99), 2),
+        )
+
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:
     if not sorted_values:
@@ -148,16 +162,7 @@ async def drive(
         until = started + seconds
         await asyncio.gather(*(worker(until, True) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    latencies.sort()
-    return LoadResult(
-        requests=len(latencies),
-        errors=errors,
-        seconds=round(elapsed, 2),
-        rps=round(len(latencies) / elapsed, 1),
-        p50_ms=round(statistics.median(latencies), 2) if latencies else float("nan"),
-        p95_ms=round(_percentile(latencies, 0.95), 2),
-        p99_ms=round(_percentile(latencies, 0.99), 2),
-    )
+    return LoadResult.of(latencies, errors, elapsed)
 
 
 def machine() -> dict[str, Any]:

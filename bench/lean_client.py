@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.harness import LoadResult, _percentile
+from bench.harness import LoadResult
 
 
 def _request_bytes(url: str, body: dict[str, Any], headers: dict[str, str] | None) -> bytes:
@@ -123,13 +122,4 @@ async def drive_lean(
         loop.call_later(warmup, on_window)
         loop.call_later(warmup + seconds, on_window)
     await asyncio.gather(*(worker(turns[i], turns[i + 1]) for i in range(concurrency)))
-    latencies.sort()
-    return LoadResult(
-        requests=len(latencies),
-        errors=errors,
-        seconds=round(seconds, 2),
-        rps=round(len(latencies) / seconds, 1),
-        p50_ms=round(statistics.median(latencies), 2) if latencies else float("nan"),
-        p95_ms=round(_percentile(latencies, 0.95), 2),
-        p99_ms=round(_percentile(latencies, 0.99), 2),
-    )
+    return LoadResult.of(latencies, errors, seconds)

@@ -42,14 +42,16 @@ PLAIN_ATTRIBUTE = "composition-plain-attribute"
 """GraphQLField.extensions key: the Python attribute a plain field reads (look-ahead follows
 these into nested objects, e.g. ``edges { node { … } }``)."""
 
-# (id(source), response key) -> (source, context, root value, value). A context
+# (id(source), id(field node)) -> (source, context, root value, value). Keyed by the field's
+# node, not its response key: one object can sit in two lists whose children share a response
+# key with other arguments (``a: similar(first: 1)`` under two different parents). A context
 # variable because graphql-core hands resolvers the GraphQLResolveInfo, not the executor. It
 # is set right before a prefetched list is completed, in the task that completes it; tasks
 # started from there inherit it.
-_Store = dict[tuple[int, str], tuple[Any, Any, Any, Any]]
+_Store = dict[tuple[int, int], tuple[Any, Any, Any, Any]]
 _prefetched: ContextVar[_Store | None] = ContextVar("composition_prefetched", default=None)
 
-_Job = tuple[BatchResolver, str, list[Any], dict[str, Any]]
+_Job = tuple[BatchResolver, int, list[Any], dict[str, Any]]  # (batch, id(field node), …)
 
 
 def prefetchable(resolve: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,7 +60,7 @@ def prefetchable(resolve: Callable[..., Any]) -> Callable[..., Any]:
     def resolver(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
         store = _prefetched.get()
         if store is not None:
-            hit = store.get((id(source), info.path.key))  # type: ignore[arg-type]
+            hit = store.get((id(source), id(info.field_nodes[0])))
             # Identity checks: an id is only unique while its object lives, and a value
             # belongs to one execution (its request context, its subscription event).
             if (
@@ -122,7 +124,7 @@ class LookAheadExecutor(FanOutExecutor):
     ) -> list[_Job]:
         jobs: list[_Job] = []
         grouped = self.collect_subfields(item_type, field_details_list).grouped_field_set
-        for response_key, sub_details in grouped.items():
+        for sub_details in grouped.values():
             first = sub_details[0]
             field: GraphQLField | None = item_type.fields.get(first.node.name.value)
             if field is None or not field.extensions:
@@ -136,7 +138,7 @@ class LookAheadExecutor(FanOutExecutor):
                     first.fragment_variable_values,
                     self.hide_suggestions,
                 )
-                jobs.append((batch, response_key, items, args))
+                jobs.append((batch, id(first.node), items, args))
                 continue
             attribute = field.extensions.get(PLAIN_ATTRIBUTE)
             nested = get_nullable_type(field.type)

@@ -24,6 +24,10 @@ class Item:
     id: strawberry.ID
     label: str
 
+    @strawberry.field
+    def itself(self) -> Item:
+        return self
+
 
 @strawberry.type
 class ItemEdge:
@@ -226,3 +230,22 @@ async def test_repeated_keys_are_loaded_once() -> None:
     assert (data, errors) == (await _run(FanOutExecutor, query))[:2]
     assert [row["next"]["id"] for row in data["rows"]] == ["2", "2", "3"]
     assert calls.loads == [["2", "3"]]
+
+
+async def test_one_object_in_two_lists_keeps_each_lists_arguments() -> None:
+    # Both lists hold the same Python objects (SHARED); their `s` children share a response
+    # key but not their arguments, and are prefetched concurrently.
+    query = "{ a: shared { s: score(factor: 2) } b: shared { s: score(factor: 5) } }"
+    data, errors, calls = await _run(LookAheadExecutor, query)
+    assert (data, errors) == (await _run(FanOutExecutor, query))[:2]
+    assert data == {"a": [{"s": 2}, {"s": 4}], "b": [{"s": 5}, {"s": 10}]}
+    assert calls.batch == [["1", "2"], ["1", "2"]] and calls.single == []
+
+
+async def test_a_prefetched_value_serves_only_the_field_it_was_loaded_for() -> None:
+    # The inner `s` has the outer one's object and response key, not its arguments.
+    query = "{ shared { s: score(factor: 2) itself { s: score(factor: 7) } } }"
+    data, errors, calls = await _run(LookAheadExecutor, query)
+    assert (data, errors) == (await _run(FanOutExecutor, query))[:2]
+    assert data == {"shared": [{"s": 2, "itself": {"s": 7}}, {"s": 4, "itself": {"s": 14}}]}
+    assert calls.batch == [["1", "2"]] and calls.single == ["1", "2"]

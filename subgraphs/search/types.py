@@ -33,21 +33,22 @@ class Service:
 
     @strawberry.field(description="Services like this one: same category, most shared tags.")
     async def similar(self, info: GatewayInfo, first: int = 5) -> list[Service]:
-        ids = await info.context.loaders.similar_services.load(
-            (str(self.id), max(0, min(first, 50)))
-        )
-        return [Service(id=strawberry.ID(i)) for i in ids]
+        ids = await info.context.loaders.similar_services.load(similar_key(self.id, first))
+        return stubs(ids)
 
     @staticmethod
     async def batch_similar(
         context: GatewayContext, services: list[Any], args: dict[str, Any]
     ) -> list[list[Service]]:
         """``similar`` for many services at once (the composed schema's look-ahead)."""
-        first = max(0, min(args.get("first", 5), 50))
-        lists = await context.loaders.similar_services.load_many(
-            [(str(s.id), first) for s in services]
-        )
-        return [stubs(ids) for ids in lists]
+        first = args.get("first", 5)
+        keys = [similar_key(s.id, first) for s in services]
+        return [stubs(ids) for ids in await context.loaders.similar_services.load_many(keys)]
+
+
+def similar_key(service_id: str, first: int) -> tuple[str, int]:
+    """The ``similar_services`` loader key: at most 50 similar services are ever ranked."""
+    return str(service_id), max(0, min(first, 50))
 
 
 def stubs(ids: list[str]) -> list[Service]:
