@@ -71,6 +71,11 @@ async def key_of_consumer(session: AsyncSession, key_id: str, consumer_id: str) 
     )
 
 
+async def key_by_id(session: AsyncSession, key_id: str) -> ApiKey | None:
+    """Any consumer's key: for admins only (callers check)."""
+    return await session.get(ApiKey, key_id)
+
+
 def revoke(row: ApiKey) -> None:
     if row.revoked_at is None:
         row.revoked_at = utcnow()

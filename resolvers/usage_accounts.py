@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.auth import Principal
-from graph.errors import ErrorCode, GatewayError, bad_input, not_found
+from graph.errors import ErrorCode, GatewayError, bad_input, forbidden, not_found
 from persistence.models import (
     ApiKey,
     Consumer,
@@ -163,6 +163,35 @@ async def revoke_api_key(
         target_type="ApiKey",
         target_id=row.id,
         diff={"before": {"revoked": False}, "after": {"revoked": True}},
+        request_id=request_id,
+    )
+    return row
+
+
+async def admin_revoke_api_key(
+    session: AsyncSession, *, admin: Principal, key_id: str, request_id: str | None
+) -> ApiKey:
+    """An admin revokes any consumer's key; the audit entry names whose key it was."""
+    if not admin.is_admin:
+        raise forbidden("Only admins may revoke another consumer's API key.")
+    row = await keys.key_by_id(session, key_id)
+    if row is None:
+        raise not_found("ApiKey", key_id)
+    if row.revoked_at is not None:
+        raise GatewayError("The API key is already revoked.", ErrorCode.INVALID_TRANSITION)
+    keys.revoke(row)
+    await session.flush()
+    await append_audit(
+        session,
+        actor=admin.subject,
+        action="usage.admin_revoke_api_key",
+        target_type="ApiKey",
+        target_id=row.id,
+        diff={
+            "before": {"revoked": False},
+            "after": {"revoked": True},
+            "consumer_id": row.consumer_id,
+        },
         request_id=request_id,
     )
     return row

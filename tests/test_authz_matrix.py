@@ -185,6 +185,11 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
         "mutation($id: ID!) { retireService(input: {serviceId: $id}) { __typename } }",
         _service,
     ),
+    "setUpstreamCredential": (
+        "mutation($id: ID!) { setUpstreamCredential(input: {serviceId: $id, "
+        'header: "X-Upstream-Key: sk-matrix-secret"}) { __typename } }',
+        _service,
+    ),
     "createProvider": (
         'mutation { createProvider(input: {slug: "p-new", name: "New"}) { __typename } }',
         lambda w: {},
@@ -279,6 +284,7 @@ MATRIX: dict[str, tuple[str, str, str, str, str, str, str]] = {
     "updateService": (U, F, F, F, F, A, A),
     "deprecateService": (U, F, F, F, F, A, A),
     "retireService": (U, F, F, F, F, A, A),
+    "setUpstreamCredential": (U, F, F, F, F, A, A),
     "createProvider": (U, F, F, A, F, A, A),
     # governance: policies and suspension for admins, decisions for approvers
     "createPolicy": (U, F, F, F, F, F, A),
@@ -290,10 +296,11 @@ MATRIX: dict[str, tuple[str, str, str, str, str, str, str]] = {
     "suspendService": (U, F, F, F, F, F, A),
     "reinstateService": (U, F, F, F, F, F, A),
     # usage: every signed-in caller is a consumer of its own; others' objects are not shown
+    # (admins may revoke any consumer's key)
     "subscribe": (U, A, A, A, A, A, A),
     "cancelSubscription": (U, A, NX, NX, NX, NX, NX),
     "createApiKey": (U, A, A, A, A, A, A),
-    "revokeApiKey": (U, A, NX, NX, NX, NX, NX),
+    "revokeApiKey": (U, A, NX, NX, NX, NX, A),
     "rotateApiKey": (U, A, NX, NX, NX, NX, NX),
     "usage": (U, A, A, A, A, A, A),
     "usage of a service": (U, A, A, A, A, A, A),

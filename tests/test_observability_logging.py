@@ -15,7 +15,8 @@ from graph.auth import issue_token
 from graph.settings import Settings
 from graph.telemetry.logging import configure_logging
 from graph.telemetry.redaction import redact
-from tests.conftest import gql
+from tests.conftest import bearer, gql
+from tests.publishing_helpers import service_input
 
 API_KEY = "mk_Zk9vYmFyLXNlY3JldC1rZXktdmFsdWUtMTIzNDU2Nzg"
 UPSTREAM_KEY = "sk-upstreamSECRETvalue0123456789"
@@ -73,6 +74,37 @@ async def test_api_keys_jwts_and_upstream_credentials_never_reach_the_logs(
         assert secret not in output
     assert "[REDACTED]" in output
     lines(log_stream)  # still one valid JSON object per line after redaction
+
+
+async def test_an_upstream_credential_set_through_the_api_never_reaches_the_logs(
+    client: httpx.AsyncClient, log_stream: io.StringIO, settings: Settings
+):
+    # An opaque value that no redaction pattern recognises: it must not be logged at all.
+    opaque = "opaqueCredentialValue0987654321"
+    admin = bearer(settings, "admin:root", "admin")
+    created = await gql(
+        client,
+        'mutation { createProvider(input: {slug: "logged", name: "Logged"}) { provider { id } } }',
+        headers=admin,
+    )
+    provider_id = created["data"]["createProvider"]["provider"]["id"]
+    published = await gql(
+        client,
+        "mutation($input: PublishServiceInput!) { publishService(input: $input) "
+        "{ service { id } } }",
+        {"input": service_input(provider_id)},
+        headers=admin,
+    )
+    service_id = published["data"]["publishService"]["service"]["id"]
+    mutation = (
+        "mutation($id: ID!, $h: String) { setUpstreamCredential("
+        "input: {serviceId: $id, header: $h}) { service { upstreamAuthConfigured } } }"
+    )
+    for header in (f"X-Upstream-Key: {opaque}", f"Host: {opaque}", f"X-Key: {opaque}\r\nX: y"):
+        await gql(client, mutation, {"id": service_id, "h": header}, headers=admin)
+    output = log_stream.getvalue()
+    assert "/graphql" in output
+    assert opaque not in output
 
 
 async def test_log_level_comes_from_settings(client: httpx.AsyncClient, settings: Settings):

@@ -34,6 +34,17 @@ _NOT_FORWARDED = HOP_BY_HOP | {
     "x-request-id",
 }
 _NOT_RETURNED = HOP_BY_HOP | {"date", "server", "x-request-id"}
+# What a provider's upstream credential may not name: hop-by-hop headers and those the gateway
+# sets on every upstream request itself (a credential would silently override them).
+# ``authorization`` and ``x-api-key`` stay allowed: they are the usual credential headers.
+RESERVED_FOR_GATEWAY = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "accept-encoding",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+}
 
 
 def upstream_headers(

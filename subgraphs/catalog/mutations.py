@@ -12,7 +12,7 @@ import strawberry
 from graph.context import GatewayInfo
 from graph.permissions import IsProvider
 from persistence import models
-from resolvers import publishing
+from resolvers import publishing, upstream_credential
 from resolvers.validation import PriceList
 from subgraphs.catalog.types import PricingModel, Provider, Service, ServiceVersion
 from subgraphs.common.writes import write_context
@@ -125,6 +125,21 @@ class DeprecateServicePayload:
 
 @strawberry.type
 class RetireServicePayload:
+    service: Service
+
+
+@strawberry.input
+class SetUpstreamCredentialInput:
+    service_id: strawberry.ID
+    header: str | None = strawberry.field(
+        default=None,
+        description='The header the gateway sends upstream, "Name: value" (for example '
+        '"Authorization: Bearer sk-..."); null or empty clears it. Never returned.',
+    )
+
+
+@strawberry.type
+class SetUpstreamCredentialPayload:
     service: Service
 
 
@@ -247,3 +262,19 @@ class Mutation:
                 session, ctx, str(input.service_id), input.reason
             )
         return RetireServicePayload(service=Service.from_model(service))
+
+    @strawberry.mutation(
+        permission_classes=[IsProvider],
+        description="Set or clear the credential the passthrough sends to the service's "
+        "upstream (owning provider or admin). Service.upstreamAuthConfigured shows whether "
+        "one is set; the value itself is never returned.",
+    )
+    async def set_upstream_credential(
+        self, info: GatewayInfo, input: SetUpstreamCredentialInput
+    ) -> SetUpstreamCredentialPayload:
+        ctx = write_context(info)
+        async with info.context.db.transaction() as session:
+            service = await upstream_credential.set_upstream_credential(
+                session, ctx, str(input.service_id), input.header
+            )
+        return SetUpstreamCredentialPayload(service=Service.from_model(service))

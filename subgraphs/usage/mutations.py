@@ -144,12 +144,19 @@ class Mutation:
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
-        description="Revoke one of the signed-in consumer's API keys.",
+        description="Revoke one of the signed-in consumer's API keys (admins: any key).",
     )
     async def revoke_api_key(
         self, info: GatewayInfo, input: RevokeApiKeyInput
     ) -> RevokeApiKeyPayload:
         ctx = info.context
+        principal = ctx.require_principal()
+        if principal.is_admin:
+            async with ctx.db.transaction() as session:
+                row = await usage_accounts.admin_revoke_api_key(
+                    session, admin=principal, key_id=str(input.id), request_id=ctx.request_id
+                )
+            return RevokeApiKeyPayload(api_key=ApiKey.from_model(row))
         async with _as_consumer(info) as (session, consumer):
             row = await usage_accounts.revoke_api_key(
                 session, consumer=consumer, key_id=str(input.id), request_id=ctx.request_id
