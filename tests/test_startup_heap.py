@@ -32,8 +32,8 @@ def test_objects_alive_at_start_are_frozen_and_handed_back_at_the_end() -> None:
 
 
 async def test_the_app_freezes_start_up_objects_for_its_lifetime(settings: Settings) -> None:
-    assert not settings.gc_tuning  # the default: the periodic maintenance is off
-    app = create_app(settings)
+    # The default (whatever the environment says): the periodic maintenance is off.
+    app = create_app(settings.model_copy(update={"gc_tuning": False}))
     async with app.router.lifespan_context(app):
         assert gc.get_freeze_count() > 0
         transport = httpx.ASGITransport(app=app)
