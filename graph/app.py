@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
@@ -75,16 +75,14 @@ def _base_app(settings: Settings, title: str) -> FastAPI:
         app.state.passthrough = PassthroughState.start(runtime)
         recheck = asyncio.create_task(run_periodic_recheck(runtime), name="governance-recheck")
         gc_maintenance = GcMaintenance() if settings.gc_tuning else None
-        startup_heap = ExitStack()
-        # Last, so every object start-up built is frozen at once.
+        # Last, so every object start-up built is frozen at once (the maintenance freezes too).
         if gc_maintenance is not None:
             gc_maintenance.start()
-        else:
-            startup_heap.enter_context(startup_heap_frozen())
+        startup_heap = startup_heap_frozen() if gc_maintenance is None else nullcontext()
         try:
-            yield
+            with startup_heap:
+                yield
         finally:
-            startup_heap.close()
             if gc_maintenance is not None:
                 await gc_maintenance.stop()
             recheck.cancel()

@@ -163,6 +163,29 @@ def refuse_blocking(evaluation: Evaluation) -> None:
     )
 
 
+async def record_service_change(
+    session: AsyncSession,
+    ctx: WriteContext,
+    service: Service,
+    *,
+    action: str,
+    diff: dict[str, Any],
+    event: GovernanceEventType,
+    payload: dict[str, Any],
+) -> None:
+    """A service change's audit entry and its governance event, in the writer's transaction."""
+    await append_audit(
+        session,
+        actor=ctx.actor,
+        action=action,
+        target_type="Service",
+        target_id=service.id,
+        diff=diff,
+        request_id=ctx.request_id,
+    )
+    await emit_event(session, type=event, actor=ctx.actor, service_id=service.id, payload=payload)
+
+
 async def _advisory_event(
     session: AsyncSession, ctx: WriteContext, service: Service, evaluation: Evaluation
 ) -> None:
@@ -357,23 +380,16 @@ async def publish_service_version(
     service.current_version = str(parsed)
     service.updated_at = utcnow()
     await session.flush()
-    await append_audit(
+    await record_service_change(
         session,
-        actor=ctx.actor,
+        ctx,
+        service,
         action="service.publish_version",
-        target_type="Service",
-        target_id=service.id,
         diff={
             **audit_diff({"current_version": before}, {"current_version": str(parsed)}),
             "changelog": changelog,
         },
-        request_id=ctx.request_id,
-    )
-    await emit_event(
-        session,
-        type=GovernanceEventType.SERVICE_VERSION_PUBLISHED,
-        actor=ctx.actor,
-        service_id=service.id,
+        event=GovernanceEventType.SERVICE_VERSION_PUBLISHED,
         payload={"version": str(parsed), "previousVersion": before, "changelog": changelog},
     )
     return service, row
@@ -420,20 +436,13 @@ async def update_service(
     service.updated_at = utcnow()
     record_check(session, service.id, evaluation)
     await session.flush()
-    await append_audit(
+    await record_service_change(
         session,
-        actor=ctx.actor,
+        ctx,
+        service,
         action="service.update",
-        target_type="Service",
-        target_id=service.id,
         diff=diff,
-        request_id=ctx.request_id,
-    )
-    await emit_event(
-        session,
-        type=GovernanceEventType.SERVICE_UPDATED,
-        actor=ctx.actor,
-        service_id=service.id,
+        event=GovernanceEventType.SERVICE_UPDATED,
         payload={"changed": sorted(set(diff["before"]) | set(diff["after"]))},
     )
     await _advisory_event(session, ctx, service, evaluation)
@@ -456,23 +465,16 @@ async def change_status(
     transition(service, target, reason=reason)
     service.updated_at = utcnow()
     await session.flush()
-    await append_audit(
+    await record_service_change(
         session,
-        actor=ctx.actor,
+        ctx,
+        service,
         action=action,
-        target_type="Service",
-        target_id=service.id,
         diff={
             **audit_diff(before, {"status": service.status, "status_reason": reason}),
             **(extra or {}),
         },
-        request_id=ctx.request_id,
-    )
-    await emit_event(
-        session,
-        type=event,
-        actor=ctx.actor,
-        service_id=service.id,
+        event=event,
         payload={"status": target.value, "reason": reason, **(extra or {})},
     )
     return service

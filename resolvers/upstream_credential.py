@@ -19,10 +19,9 @@ from graph.errors import bad_input
 from graph.passthrough.forwarding import RESERVED_FOR_GATEWAY
 from persistence.models import Service, ServiceStatus
 from persistence.models.base import utcnow
-from resolvers.audit import append_audit
-from resolvers.events import GovernanceEventType, emit_event
+from resolvers.events import GovernanceEventType
 from resolvers.lifecycle import invalid_transition
-from resolvers.publishing import load_owned_service
+from resolvers.publishing import load_owned_service, record_service_change
 from resolvers.write_context import WriteContext
 
 FIELD = "header"
@@ -73,23 +72,16 @@ async def set_upstream_credential(
     service.updated_at = utcnow()
     await session.flush()
     change = "set" if stored is not None else "cleared"
-    await append_audit(
+    await record_service_change(
         session,
-        actor=ctx.actor,
+        ctx,
+        service,
         action="service.set_upstream_credential",
-        target_type="Service",
-        target_id=service.id,
         diff={
             "before": {"upstream_auth": "configured" if was_set else "none"},
             "after": {"upstream_auth": change},
         },
-        request_id=ctx.request_id,
-    )
-    await emit_event(
-        session,
-        type=GovernanceEventType.SERVICE_UPDATED,
-        actor=ctx.actor,
-        service_id=service.id,
+        event=GovernanceEventType.SERVICE_UPDATED,
         payload={"changed": ["upstream_auth"], "upstream_auth": change},
     )
     return service

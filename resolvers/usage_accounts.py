@@ -141,8 +141,7 @@ async def create_api_key(
     return issued
 
 
-async def owned_active_key(session: AsyncSession, consumer: Consumer, key_id: str) -> ApiKey:
-    row = await keys.key_of_consumer(session, key_id, consumer.id)
+def _active_key(row: ApiKey | None, key_id: str) -> ApiKey:
     if row is None:
         raise not_found("ApiKey", key_id)
     if row.revoked_at is not None:
@@ -150,22 +149,40 @@ async def owned_active_key(session: AsyncSession, consumer: Consumer, key_id: st
     return row
 
 
-async def revoke_api_key(
-    session: AsyncSession, *, consumer: Consumer, key_id: str, request_id: str
+async def owned_active_key(session: AsyncSession, consumer: Consumer, key_id: str) -> ApiKey:
+    return _active_key(await keys.key_of_consumer(session, key_id, consumer.id), key_id)
+
+
+async def _revoke(
+    session: AsyncSession,
+    row: ApiKey,
+    *,
+    actor: str,
+    action: str,
+    request_id: str | None,
+    **diff_extra: Any,
 ) -> ApiKey:
-    row = await owned_active_key(session, consumer, key_id)
     keys.revoke(row)
     await session.flush()
     await append_audit(
         session,
-        actor=consumer.subject,
-        action="usage.revoke_api_key",
+        actor=actor,
+        action=action,
         target_type="ApiKey",
         target_id=row.id,
-        diff={"before": {"revoked": False}, "after": {"revoked": True}},
+        diff={"before": {"revoked": False}, "after": {"revoked": True}, **diff_extra},
         request_id=request_id,
     )
     return row
+
+
+async def revoke_api_key(
+    session: AsyncSession, *, consumer: Consumer, key_id: str, request_id: str
+) -> ApiKey:
+    row = await owned_active_key(session, consumer, key_id)
+    return await _revoke(
+        session, row, actor=consumer.subject, action="usage.revoke_api_key", request_id=request_id
+    )
 
 
 async def admin_revoke_api_key(
@@ -174,27 +191,15 @@ async def admin_revoke_api_key(
     """An admin revokes any consumer's key; the audit entry names whose key it was."""
     if not admin.is_admin:
         raise forbidden("Only admins may revoke another consumer's API key.")
-    row = await keys.key_by_id(session, key_id)
-    if row is None:
-        raise not_found("ApiKey", key_id)
-    if row.revoked_at is not None:
-        raise GatewayError("The API key is already revoked.", ErrorCode.INVALID_TRANSITION)
-    keys.revoke(row)
-    await session.flush()
-    await append_audit(
+    row = _active_key(await keys.key_by_id(session, key_id), key_id)
+    return await _revoke(
         session,
+        row,
         actor=admin.subject,
         action="usage.admin_revoke_api_key",
-        target_type="ApiKey",
-        target_id=row.id,
-        diff={
-            "before": {"revoked": False},
-            "after": {"revoked": True},
-            "consumer_id": row.consumer_id,
-        },
         request_id=request_id,
+        consumer_id=row.consumer_id,
     )
-    return row
 
 
 async def rotate_api_key(

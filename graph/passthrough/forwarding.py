@@ -24,27 +24,15 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# The consumer's credentials and what the gateway sets itself.
-_NOT_FORWARDED = HOP_BY_HOP | {
-    "host",
-    "authorization",
-    "x-api-key",
-    "content-length",
-    "accept-encoding",
-    "x-request-id",
-}
+# Set by the gateway (or its HTTP client) on every upstream request.
+_SET_BY_GATEWAY = frozenset({"host", "content-length", "accept-encoding", "x-request-id"})
+# Not forwarded: the consumer's credentials and what the gateway sets itself.
+_NOT_FORWARDED = HOP_BY_HOP | _SET_BY_GATEWAY | {"authorization", "x-api-key"}
 _NOT_RETURNED = HOP_BY_HOP | {"date", "server", "x-request-id"}
 # What a provider's upstream credential may not name: hop-by-hop headers and those the gateway
 # sets on every upstream request itself (a credential would silently override them).
 # ``authorization`` and ``x-api-key`` stay allowed: they are the usual credential headers.
-RESERVED_FOR_GATEWAY = HOP_BY_HOP | {
-    "host",
-    "content-length",
-    "accept-encoding",
-    "x-request-id",
-    "traceparent",
-    "tracestate",
-}
+RESERVED_FOR_GATEWAY = HOP_BY_HOP | _SET_BY_GATEWAY | {"traceparent", "tracestate"}
 
 
 def upstream_headers(
