@@ -231,9 +231,9 @@ class BuiltinIndex(ABC):
         # A document removed by a write that committed after the generation was read is
         # left out; the next search, under the new generation, ranks without it.
         hits = [
-            RankedHit(doc, relevance, result.highlights[sid])
-            for sid, relevance, doc in ((s, r, result.docs.get(s)) for s, r in window)
-            if doc is not None
+            RankedHit(page[0], relevance, page[1])
+            for page, relevance in ((result.docs.get(s), r) for s, r in window)
+            if page is not None
         ]
         return RankedPage(hits, result.total, result.facets)
 

@@ -118,12 +118,7 @@ def ranked_hits_statement(
     # Stored tags are distinct per document (builtin._row_values), so counting (document,
     # tag) rows counts documents; a DISTINCT here cost more than the rest of the facets.
     tag = tag_elements(hits.c.tags)
-    tags = (
-        select(literal("tags", String()), tag.c.value, cast(null(), Float()), _count())
-        .select_from(hits)
-        .join(tag, true())
-        .group_by(tag.c.value)
-    )
+    tags = by("tags", tag.c.value).select_from(hits).join(tag, true())
     return union_all(
         page,
         by("categories", hits.c.category),

@@ -33,15 +33,13 @@ class RankedResult:
     complete: bool  # ``ranked`` holds every hit, not only a leading window of them
     total: int
     facets: FacetCounts
-    # Documents of the pages served so far, with their highlights for ``terms`` (neither
+    # Documents of the pages served so far, each with its highlights for ``terms`` (neither
     # can change within a generation): a repeated search neither reads nor highlights again.
-    docs: dict[str, IndexedService] = field(default_factory=dict)
-    highlights: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    docs: dict[str, tuple[IndexedService, tuple[str, ...]]] = field(default_factory=dict)
 
     def add_documents(self, docs: Iterable[IndexedService]) -> None:
         for doc in docs:
-            self.docs[doc.service_id] = doc
-            self.highlights[doc.service_id] = highlight(doc.text_fields, self.terms)
+            self.docs[doc.service_id] = (doc, highlight(doc.text_fields, self.terms))
 
     def covers(self, end: int) -> bool:
         return self.complete or end <= len(self.ranked)
