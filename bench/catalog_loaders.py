@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.harness import as_dict, drive, gateway, machine, save, seeded_sqlite_env
+from bench.harness import as_dict, drive, gateway, machine, save, seeded_env
 
 QUERY = """
 query($n: Int) {
@@ -27,7 +27,7 @@ CONCURRENCY = 8
 def main() -> dict[str, Any]:
     body = {"query": QUERY, "variables": {"n": 20}}
     runs: dict[str, list[dict[str, Any]]] = {"loaders": [], "naive": []}
-    with seeded_sqlite_env() as env:
+    with seeded_env() as env:
         for _ in range(ROUNDS):
             for label, batching in (("loaders", "true"), ("naive", "false")):
                 with gateway({**env, "MARKETPLACE_DATALOADER_BATCHING": batching}) as base:

@@ -42,14 +42,14 @@ CONCURRENCY = 8
 COMPOSED_WORKERS = os.cpu_count() or 1
 
 
-def _per_request_ms(seconds: float | None, requests: int) -> float | None:
-    return None if seconds is None or not requests else round(seconds * 1000 / requests, 2)
+def _per_request_ms(seconds: float, requests: int) -> float | None:
+    return round(seconds * 1000 / requests, 2) if requests else None
 
 
 def _round(url: str, body: dict[str, Any], server_pids: list[int]) -> dict[str, Any]:
     """One timed round against ``url``, with server and client CPU per request, both taken
     over the recorded window only (the warm-up's requests are not counted)."""
-    marks: list[tuple[float | None, float]] = []
+    marks: list[tuple[float, float]] = []
 
     def mark() -> None:
         marks.append((cpu_seconds(server_pids), time.process_time()))
@@ -58,10 +58,9 @@ def _round(url: str, body: dict[str, Any], server_pids: list[int]) -> dict[str, 
         drive_lean(url, body, concurrency=CONCURRENCY, seconds=SECONDS, on_window=mark)
     )
     (server_start, client_start), (server_end, client_end) = marks
-    server = None if server_start is None or server_end is None else server_end - server_start
     return {
         **as_dict(result),
-        "server_cpu_ms_per_request": _per_request_ms(server, result.requests),
+        "server_cpu_ms_per_request": _per_request_ms(server_end - server_start, result.requests),
         "client_cpu_ms_per_request": _per_request_ms(client_end - client_start, result.requests),
     }
 

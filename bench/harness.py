@@ -44,8 +44,9 @@ def cli(*args: str, env: dict[str, str]) -> None:
 
 
 @contextmanager
-def seeded_sqlite_env(**extra: str) -> Iterator[dict[str, str]]:
-    """An environment pointing at a fresh, migrated, demo-seeded SQLite database."""
+def seeded_env(database_url: str | None = None, **extra: str) -> Iterator[dict[str, str]]:
+    """An environment pointing at a migrated, demo-seeded database: ``database_url`` (an empty
+    one) or, by default, a fresh SQLite file. In-process bus, limits and search."""
     with tempfile.TemporaryDirectory(prefix="marketplace-bench-") as data_dir:
         env = {**os.environ, "MARKETPLACE_DATA_DIR": data_dir, "MARKETPLACE_LOG_LEVEL": "WARNING"}
         for key in (
@@ -55,6 +56,8 @@ def seeded_sqlite_env(**extra: str) -> Iterator[dict[str, str]]:
             "MARKETPLACE_ELASTICSEARCH_URL",
         ):
             env.pop(key, None)
+        if database_url:
+            env["MARKETPLACE_DATABASE_URL"] = database_url
         env.update(extra)
         cli("migrate", env=env)
         cli("seed", "--demo", env=env)

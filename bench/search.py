@@ -201,9 +201,9 @@ async def _time_queries(runtime: Runtime, search: Search, *, cold: bool) -> dict
             answered_by_fallback = await search(shape)
             if run >= 3:  # the first runs warm connections (and, when not cold, the caches)
                 samples.append((time.perf_counter() - t0) * 1000)
-        # An engine that times out is answered by the built-in fallback: count it, since
-        # those samples are not the configured engine's.
-        degraded += answered_by_fallback
+                # An engine that times out is answered by the built-in fallback: count each
+                # such sample, since it is not the configured engine's.
+                degraded += answered_by_fallback
         timings += samples
         per_query[repr(shape)] = round(statistics.quantiles(samples, n=20)[18], 2)
     cuts = statistics.quantiles(timings, n=100)

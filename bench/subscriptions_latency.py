@@ -25,17 +25,14 @@ import gc
 import json
 import os
 import statistics
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.harness import RESULTS, cli, gateway, seeded_sqlite_env
+from bench.harness import RESULTS, gateway, seeded_env
 from graph.auth import issue_token
 from graph.settings import load_settings
 
@@ -174,35 +171,12 @@ def _q(values: list[float], percent: int) -> float:
     return round(statistics.quantiles(values, n=100)[percent - 1], 1)
 
 
-@contextmanager
-def _seeded_database_env(url: str, **extra: str) -> Iterator[dict[str, str]]:
-    """Like ``seeded_sqlite_env``, on the given (empty) database."""
-    with tempfile.TemporaryDirectory(prefix="marketplace-bench-") as data_dir:
-        env = {
-            **os.environ,
-            "MARKETPLACE_DATABASE_URL": url,
-            "MARKETPLACE_DATA_DIR": data_dir,
-            "MARKETPLACE_LOG_LEVEL": "WARNING",
-        }
-        for key in (
-            "MARKETPLACE_REDIS_URL",
-            "MARKETPLACE_KAFKA_BOOTSTRAP_SERVERS",
-            "MARKETPLACE_ELASTICSEARCH_URL",
-        ):
-            env.pop(key, None)
-        env.update(extra)
-        cli("migrate", env=env)
-        cli("seed", "--demo", env=env)
-        yield env
-
-
 def main() -> dict[str, Any]:
     url = os.environ.get("BENCH_DATABASE_URL")
     # As ``marketplace-gateway serve`` runs uvicorn (see graph/cli.py), with the collector
     # tuning a subscription replica runs with, on either database.
     extra = {"UVICORN_WS_PER_MESSAGE_DEFLATE": "false", "MARKETPLACE_GC_TUNING": "true"}
-    seeded = _seeded_database_env(url, **extra) if url else seeded_sqlite_env(**extra)
-    with seeded as env, gateway(env) as base:
+    with seeded_env(url, **extra) as env, gateway(env) as base:
         result = asyncio.run(_run(base))
     result["database"] = "postgresql" if url else "sqlite"
     result["server_gc_tuning"] = extra["MARKETPLACE_GC_TUNING"] == "true"

@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from bench.harness import as_dict, drive, free_port, gateway, machine, save, seeded_sqlite_env
+from bench.harness import as_dict, drive, free_port, gateway, machine, save, seeded_env
 
 QUERY = """
 query Catalog($n: Int) {
@@ -76,7 +76,7 @@ def main() -> dict[str, Any]:
     body = {"query": QUERY, "variables": {"n": 20}}
     modes = ("off", "on", "on + field spans")
     runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
-    with seeded_sqlite_env() as env, otlp_sink() as sink:
+    with seeded_env() as env, otlp_sink() as sink:
         traced = {
             **env,
             "OTEL_TRACES_EXPORTER": "otlp",
