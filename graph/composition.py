@@ -43,6 +43,7 @@ from graphql import (
     GraphQLType,
     GraphQLUnionType,
     get_named_type,
+    get_nullable_type,
     is_introspection_type,
     print_schema,
     specified_directives,
@@ -50,7 +51,15 @@ from graphql import (
 )
 from graphql.pyutils import is_awaitable
 
-from graph.look_ahead import BATCH, PLAIN_ATTRIBUTE, BatchResolver, LookAheadExecutor, prefetchable
+from graph.look_ahead import (
+    BATCH,
+    PLAIN_ATTRIBUTE,
+    PLAIN_LEAF,
+    BatchResolver,
+    LookAheadExecutor,
+    PlainLeaf,
+    prefetchable,
+)
 
 # Federation's own types and root fields never appear in the composed schema.
 FEDERATION_TYPES = frozenset({"_Any", "_Entity", "_Service", "FieldSet", "link__Import"})
@@ -236,6 +245,11 @@ class _Composer:
         resolve = _read_attribute(attribute) if attribute is not None else fdef.resolve
         if attribute is not None:
             extensions[PLAIN_ATTRIBUTE] = attribute
+            nullable = get_nullable_type(fdef.type)
+            if isinstance(nullable, GraphQLScalarType | GraphQLEnumType):
+                leaf_type = self._ref(nullable)
+                non_null = nullable is not fdef.type
+                extensions[PLAIN_LEAF] = PlainLeaf(attribute, leaf_type, non_null)
         batch = self.batch.get((subgraph, coordinate))
         owner = self.owner.get(returns)
         if owner is not None and owner != subgraph and resolve is not None:

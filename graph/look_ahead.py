@@ -19,13 +19,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLField,
     GraphQLList,
     GraphQLObjectType,
     GraphQLResolveInfo,
+    GraphQLScalarType,
+    Undefined,
     get_nullable_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList
@@ -41,6 +44,15 @@ BATCH = "composition-batch-resolver"
 PLAIN_ATTRIBUTE = "composition-plain-attribute"
 """GraphQLField.extensions key: the Python attribute a plain field reads (look-ahead follows
 these into nested objects, e.g. ``edges { node { … } }``)."""
+PLAIN_LEAF = "composition-plain-leaf"
+"""GraphQLField.extensions key: ``PlainLeaf`` of a plain field whose type is a scalar or enum."""
+
+
+class PlainLeaf(NamedTuple):
+    attribute: str
+    type: GraphQLScalarType | GraphQLEnumType
+    non_null: bool
+
 
 # (id(source), id(field node)) -> (source, context, root value, value). Keyed by the field's
 # node, not its response key: one object can sit in two lists whose children share a response
@@ -75,6 +87,20 @@ def prefetchable(resolve: Callable[..., Any]) -> Callable[..., Any]:
     return resolver
 
 
+def _plain_leaf_value(source: Any, leaf: PlainLeaf) -> Any:
+    """The completed value of a plain leaf field, or ``Undefined`` to complete it in full."""
+    try:
+        value = getattr(source, leaf.attribute)
+        if value is None:
+            return Undefined if leaf.non_null else None
+        if isinstance(value, Exception):
+            return Undefined
+        serialized = leaf.type.serialize(value)
+    except Exception:
+        return Undefined
+    return Undefined if serialized is None else serialized
+
+
 class LookAheadExecutor(FanOutExecutor):
     """The composed schema's executor: FanOutExecutor (every served schema runs it), plus the
     look-ahead when completing lists of objects."""
@@ -82,6 +108,33 @@ class LookAheadExecutor(FanOutExecutor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._store: _Store = {}
+        # Field middleware (an extension's ``resolve``) must see every field: no short cut.
+        middleware = self.middleware_manager
+        self._leaves_direct = not (middleware and middleware.middlewares)
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        # A plain scalar or enum field is one attribute read and one serialisation. Through
+        # graphql-core it also costs a resolve info, an argument check, a resolver call and
+        # the completion dispatch: most of a response's fields are such leaves (a search page
+        # has hundreds). Anything unusual (None in a non-null field, a value the type cannot
+        # serialise, an exception) goes the full way, which reports it as it always did.
+        if self._leaves_direct:
+            field = parent_type.fields.get(field_details_list[0].node.name.value)
+            leaf = field.extensions.get(PLAIN_LEAF) if field is not None else None
+            if leaf is not None:
+                value = _plain_leaf_value(source, leaf)
+                if value is not Undefined:
+                    return value
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
 
     def build_per_event_executor(self, payload: Any) -> Any:
         executor = super().build_per_event_executor(payload)
