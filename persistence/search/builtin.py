@@ -8,41 +8,38 @@ in one transaction.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
-    Float,
+    Select,
     Text,
     and_,
     cast,
     delete,
     exists,
     func,
-    literal,
     select,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.selectable import CompoundSelect, TableValuedAlias
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from persistence.models import SearchDocument, SearchTerm
 from persistence.models.base import utcnow
 from persistence.search import generation, signals
 from persistence.search.base import IndexedService, Match, MatchResult, SearchFilter, tokenize
-from persistence.search.ranked import FacetCounts, RankedHit, RankedPage, RankedQuery
-from persistence.search.ranked_sql import (
-    FACET_KINDS,
-    HIT_COLUMNS,
-    PAGE_KIND,
-    AnySelect,
-    ranked_hits_statement,
-)
+from persistence.search.ranked import RankedHit, RankedPage, RankedQuery
+from persistence.search.ranking_columns import COLUMNS, ColumnsCache
 from persistence.search.result_cache import RankedResult, ResultCache
 from persistence.search.text import correct_terms, highlight, max_edits
+
+# A select of any columns.
+AnySelect = Select[*tuple[Any, ...]]
 
 
 def to_indexed(row: SearchDocument) -> IndexedService:
@@ -94,23 +91,22 @@ def _row_values(doc: IndexedService) -> dict[str, Any]:
     }
 
 
-# Hits ranked per statement: a first search ranks the first five pages of 20, so paging on
-# is served from the result cache.
+# Hits kept per ranking: a first search ranks the first five pages of 20, so paging on is
+# served from the result cache.
 RANKED_WINDOW = 100
-
-
-def _ordered(counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
-    return sorted(counts, key=lambda kv: (-kv[1], kv[0]))
 
 
 class BuiltinIndex(ABC):
     """Shared logic of the two database-backed indexes; subclasses supply the text engine."""
 
     name: str
+    # The precision of the engine's text score (see RankingColumns.rank).
+    text_score_type: type[np.floating[Any]] = np.float64
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self.session_factory = session_factory
         self.results = ResultCache()
+        self.columns = ColumnsCache()
 
     # --- what a dialect supplies ---------------------------------------------------------
 
@@ -120,8 +116,12 @@ class BuiltinIndex(ABC):
         (``text_score``, higher is better)."""
 
     @abstractmethod
-    def _tag_elements(self, tags: ColumnElement[Any]) -> TableValuedAlias:
-        """The tags of one document as rows of a ``value`` column (for the tags facet)."""
+    def _row_key(self) -> ColumnElement[Any]:
+        """The documents' key in ``_text_scores`` rows."""
+
+    @abstractmethod
+    async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> Sequence[Any]:
+        """(row key, text score) of every document with any of the terms."""
 
     @abstractmethod
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool] | TextClause:
@@ -151,7 +151,7 @@ class BuiltinIndex(ABC):
     async def _add_terms(self, session: AsyncSession, terms: list[str]) -> None: ...
 
     async def _before_ranking(self, session: AsyncSession) -> None:
-        """Session settings the ranking statement needs (none by default)."""
+        """Session settings the text scores statement needs (none by default)."""
         return None
 
     @abstractmethod
@@ -219,7 +219,7 @@ class BuiltinIndex(ABC):
             current = await generation.current(session)
             result = self.results.get(current, key)
             if result is None or not result.covers(end):
-                result = await self._rank(session, list(tokens), flt, ask, end)
+                result = await self._rank(session, current, list(tokens), flt, ask, end)
                 self.results.put(current, key, result)
             window = result.ranked[ask.offset : end]
             missing = [sid for sid, _ in window if sid not in result.docs]
@@ -240,45 +240,29 @@ class BuiltinIndex(ABC):
     async def _rank(
         self,
         session: AsyncSession,
+        current: int,
         tokens: list[str],
         flt: SearchFilter,
         ask: RankedQuery,
         end: int,
     ) -> RankedResult:
         """Rank the whole result once: its leading hits up to ``end`` (rounded up to whole
-        windows, so the next pages are served from the cache too), the total, the facets."""
-        filters = self._filter_clauses(flt)
+        windows, so the next pages are served from the cache too), the total, the facets.
+        The engine scores the text of the matches; the rest is done over the generation's
+        ranking columns (ranking_columns.py)."""
         terms = await self._corrected(session, tokens) if tokens else []
-        scored: AnySelect = (
-            self._text_match(terms, *HIT_COLUMNS).where(*filters)
-            if terms
-            else select(*HIT_COLUMNS, literal(0.0, Float()).label("text_score")).where(*filters)
-        )
+        columns = await self.columns.at(current, lambda: self._column_rows(session))
+        hits = None
+        if terms:
+            await self._before_ranking(session)
+            hits = await self._text_scores(session, terms)
         window = -(-max(end, 1) // RANKED_WINDOW) * RANKED_WINDOW
-        await self._before_ranking(session)
-        rows = (
-            await session.execute(ranked_hits_statement(scored, ask, window, self._tag_elements))
-        ).all()
-        ranked = sorted(
-            (int(n), str(value), float(relevance))
-            for kind, value, relevance, n in rows
-            if kind == PAGE_KIND
-        )
-        facets = FacetCounts(
-            **{
-                kind: _ordered((str(v), int(n)) for k, v, _, n in rows if k == kind)
-                for kind in FACET_KINDS
-            }
-        )
-        # Every document has exactly one category, so its counts add up to the total.
-        total = sum(n for _, n in facets.categories)
-        return RankedResult(
-            terms=tuple(terms),
-            ranked=[(sid, relevance) for _, sid, relevance in ranked],
-            complete=len(ranked) < window,
-            total=total,
-            facets=facets,
-        )
+        return columns.rank(hits, flt, ask, window, tuple(terms), self.text_score_type)
+
+    async def _column_rows(self, session: AsyncSession) -> Sequence[Any]:
+        d = SearchDocument
+        statement = select(self._row_key(), *(getattr(d, name) for name in COLUMNS))
+        return (await session.execute(statement)).all()
 
     async def suggest(self, prefix: str, statuses: Sequence[str], limit: int) -> list[str]:
         words = tokenize(prefix)
@@ -336,6 +320,14 @@ class BuiltinIndex(ABC):
 
     async def close(self) -> None:
         return None
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The driver's own connection (aiosqlite, asyncpg) in the session's transaction. A
+    full-text query returns a row per hit, thousands for a common word, and SQLAlchemy's
+    result processing of them cost ≈ 2 ms, a fifth of a first-time search."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
 
 
 def _known_terms(tokens: Sequence[str]) -> AnySelect | CompoundSelect:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Float,
@@ -21,23 +22,26 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import TableValuedAlias
 
 from persistence.models import SearchDocument, SearchTerm
 from persistence.search import generation
 from persistence.search.base import IndexedService
-from persistence.search.builtin import BuiltinIndex, jsonb_tags_any
-from persistence.search.ranked_sql import AnySelect
+from persistence.search.builtin import AnySelect, BuiltinIndex, driver_connection, jsonb_tags_any
 
 # ts_rank weights for D, C, B, A.
 RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'"
 POSTGRES_MAX_VARIABLES = 30_000
 
 _vector: ColumnElement[Any] = literal_column("search_documents.search_vector")
+_TEXT_SCORES = (
+    f"SELECT service_id, ts_rank({RANK_WEIGHTS}, search_vector, q) "
+    "FROM search_documents, to_tsquery('simple', $1) AS q WHERE search_vector @@ q"
+)
 
 
 class PostgresFtsIndex(BuiltinIndex):
     name = "postgres"
+    text_score_type = np.float32  # ts_rank returns real
 
     def _text_match(self, terms: Sequence[str], *columns: Any) -> AnySelect:
         query = func.to_tsquery("simple", bindparam("tsq", " | ".join(terms)))
@@ -52,8 +56,12 @@ class PostgresFtsIndex(BuiltinIndex):
         # SET LOCAL: this transaction (the search's read-only session) only.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
-    def _tag_elements(self, tags: ColumnElement[Any]) -> TableValuedAlias:
-        return func.jsonb_array_elements_text(tags).table_valued("value")
+    def _row_key(self) -> ColumnElement[Any]:
+        return SearchDocument.__table__.c.service_id
+
+    async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> Sequence[Any]:
+        driver = await driver_connection(session)
+        return list(await driver.fetch(_TEXT_SCORES, " | ".join(terms)))
 
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool]:
         expression = " & ".join(f"{w}:*A" for w in words)

@@ -29,13 +29,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
-from sqlalchemy.sql.selectable import TableValuedAlias
 
 from persistence.models import SearchDocument, SearchTerm
 from persistence.search import generation
 from persistence.search.base import IndexedService
-from persistence.search.builtin import BuiltinIndex, json_tags_any
-from persistence.search.ranked_sql import AnySelect
+from persistence.search.builtin import AnySelect, BuiltinIndex, driver_connection, json_tags_any
 from persistence.search.text import max_edits
 
 # bm25() weights, in the FTS5 column order: service_id, name, tags, category, provider, desc.
@@ -43,6 +41,8 @@ BM25 = "bm25(search_fts, 0.0, 10.0, 4.0, 4.0, 2.0, 1.0)"
 SQLITE_MAX_VARIABLES = 900
 
 _fts = table("search_fts", column("rowid"), column("service_id"))
+# FTS5 alone: the document row shares the FTS row's rowid, so no join is needed.
+_TEXT_SCORES = f"SELECT rowid, -{BM25} FROM search_fts WHERE search_fts MATCH ?"
 
 
 def _quoted(word: str) -> str:
@@ -67,8 +67,13 @@ class SqliteFtsIndex(BuiltinIndex):
             hits, literal_column("search_documents.rowid") == hits.c.rowid
         )
 
-    def _tag_elements(self, tags: ColumnElement[Any]) -> TableValuedAlias:
-        return func.json_each(tags).table_valued("value")
+    def _row_key(self) -> ColumnElement[Any]:
+        return literal_column("search_documents.rowid")  # the FTS row's rowid too
+
+    async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> Sequence[Any]:
+        driver = await driver_connection(session)
+        expression = " OR ".join(_quoted(t) for t in terms)
+        return list(await driver.execute_fetchall(_TEXT_SCORES, (expression,)))
 
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool] | TextClause:
         expression = " AND ".join(f"name : {_quoted(w)}*" for w in words)
