@@ -9,11 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
+from rapidfuzz.distance import OSA
 from sqlalchemy import select
 
 from graph.settings import Settings
 from persistence.models import Service, ServiceStatus
+from persistence.search.base import tokenize
 from persistence.search.ranked import RankedQuery, RankWeights, rank_in_memory
+from persistence.search.text import max_edits
 from resolvers.search import search_filter
 from resolvers.search_ranking import Weights
 from tests.conftest import gql
@@ -72,6 +75,27 @@ async def test_typo_finds_embedding_services_first(app: httpx.AsyncClient):
     )
     assert embedding_count >= 3
     assert categories[:embedding_count] == ["embeddings"] * embedding_count
+
+
+async def test_a_word_the_index_knows_matches_only_itself(app: httpx.AsyncClient):
+    # Typo tolerance is for words the index lacks: a correctly spelled word does not also
+    # match its neighbours (on Elasticsearch, fuzzy matching only the unknown words).
+    indexes = runtime_of(app).search
+    engine = indexes.elastic or indexes.builtin
+    flt = search_filter()
+    docs = (await engine.match("", flt)).matches
+    words = {w for m in docs for text in m.doc.text_fields.values() for w in tokenize(text)}
+    word, neighbour = min(
+        (a, b)
+        for a in words
+        for b in words
+        if a != b and a.isalpha() and max_edits(a) and OSA.distance(a, b) <= max_edits(a)
+    )
+    hits = (await engine.match(word, flt)).matches
+    assert hits, (word, neighbour)
+    for hit in hits:
+        tokens = {w for text in hit.doc.text_fields.values() for w in tokenize(text)}
+        assert word in tokens, (word, neighbour, hit.doc.name)
 
 
 async def test_name_matches_rank_first_and_are_highlighted(app: httpx.AsyncClient):

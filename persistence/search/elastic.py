@@ -2,14 +2,14 @@
 
 Mappings use only what Elasticsearch core ships (the local integ-test distribution has neither
 analysis-common nor mapper-extras, so no edge n-grams and no ``search_as_you_type``): the
-standard analyzer, ``fuzziness: AUTO`` for typos, and ``match_bool_prefix`` on the name for
-prefix suggestions. Searches go to an alias; a
-rebuild fills a fresh index and swaps the alias atomically, so readers never see a gap.
+standard analyzer, ``fuzziness: AUTO`` for the words the index does not know (typos), and
+``match_bool_prefix`` on the name for prefix suggestions. Searches go to an alias; a rebuild
+fills a fresh index and swaps the alias atomically, so readers never see a gap.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,6 +33,9 @@ from persistence.search.ranked import RankedPage, RankedQuery
 
 # ``match`` returns every match (the unranked interface); this caps one answer.
 MAX_MATCHES = 10_000
+# The query words the index's vocabulary holds (the built-in index's, kept by the same indexer).
+KnownWords = Callable[[Sequence[str]], Awaitable[set[str]]]
+
 TEXT_FIELDS = ["name^10", "tags_text^4", "category_text^4", "provider_name^2", "description"]
 
 MAPPINGS: dict[str, Any] = {
@@ -159,7 +162,9 @@ def filter_clauses(flt: SearchFilter) -> list[dict[str, Any]]:
 class ElasticsearchIndex:
     name = "elasticsearch"
 
-    def __init__(self, url: str, alias: str, *, request_timeout: float = 2.0) -> None:
+    def __init__(
+        self, url: str, alias: str, known_words: KnownWords, *, request_timeout: float = 2.0
+    ) -> None:
         # No retries: an unreachable cluster must fail fast so search can fall back.
         self.client = AsyncElasticsearch(
             url,
@@ -169,6 +174,7 @@ class ElasticsearchIndex:
         )
         ask_for_v8_compatibility(self.client)
         self.alias = alias
+        self.known_words = known_words
         self._mapping_current = False
 
     async def _call(self, coro: Any) -> Any:
@@ -180,20 +186,31 @@ class ElasticsearchIndex:
             # Also a missing alias (never built): the built-in index answers meanwhile.
             raise SearchBackendUnavailable(f"Elasticsearch failed: {exc}") from exc
 
+    async def _text(self, words: Sequence[str]) -> dict[str, Any] | None:
+        """The text query for ``words``: exact for the words the index knows, fuzzy
+        (``fuzziness: AUTO``) for the others. Fuzzy matching every word made a broad query
+        twice as slow (≈ 17 against ≈ 8 ms for its two requests at 10,000 services) and
+        matched correctly spelled words' neighbours too (``code`` also found ``node``); the
+        built-in engines likewise correct only the words their vocabulary lacks."""
+        if not words:
+            return None
+        known = await self.known_words(words)
+        clauses = [
+            {"multi_match": {"query": " ".join(group), "fields": TEXT_FIELDS, **extra}}
+            for group, extra in (
+                ([w for w in words if w in known], {"operator": "or"}),
+                ([w for w in words if w not in known], {"operator": "or", "fuzziness": "AUTO"}),
+            )
+            if group
+        ]
+        return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses}}
+
     async def match(self, query: str, flt: SearchFilter) -> MatchResult:
         words = tokenize(query)
         body: dict[str, Any] = {"filter": filter_clauses(flt)}
-        if words:
-            body["must"] = [
-                {
-                    "multi_match": {
-                        "query": " ".join(words),
-                        "fields": TEXT_FIELDS,
-                        "fuzziness": "AUTO",
-                        "operator": "or",
-                    }
-                }
-            ]
+        text = await self._text(words)
+        if text is not None:
+            body["must"] = [text]
         highlight: dict[str, Any] = {
             "pre_tags": ["<em>"],
             "post_tags": ["</em>"],
@@ -228,18 +245,7 @@ class ElasticsearchIndex:
         without, one request. The same whatever the number of hits."""
         words = tokenize(query)
         filters = filter_clauses(flt)
-        text = (
-            {
-                "multi_match": {
-                    "query": " ".join(words),
-                    "fields": TEXT_FIELDS,
-                    "fuzziness": "AUTO",
-                    "operator": "or",
-                }
-            }
-            if words
-            else None
-        )
+        text = await self._text(words)
         if text is None:
             # Browse mode: relevance is 0, so one request ranks, pages and counts.
             response = await self._search_page(er.text_query(None, filters, 0.0), ask, True)

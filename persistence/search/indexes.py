@@ -53,7 +53,9 @@ class SearchIndexes:
             else SqliteFtsIndex(session_factory)
         )
         elastic = (
-            ElasticsearchIndex(settings.elasticsearch_url, settings.elasticsearch_index)
+            ElasticsearchIndex(
+                settings.elasticsearch_url, settings.elasticsearch_index, builtin.known_terms
+            )
             if settings.elasticsearch_url
             else None
         )
