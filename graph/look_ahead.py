@@ -26,6 +26,7 @@ from graphql import (
     GraphQLField,
     GraphQLList,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
     Undefined,
@@ -63,7 +64,14 @@ class PlainLeaf(NamedTuple):
 _Store = dict[tuple[int, int], tuple[Any, Any, Any, Any]]
 _prefetched: ContextVar[_Store | None] = ContextVar("composition_prefetched", default=None)
 
-_Job = tuple[BatchResolver, int, list[Any], dict[str, Any]]  # (batch, id(field node), …)
+
+class _Job(NamedTuple):
+    batch: BatchResolver
+    key: int  # id(field node)
+    items: list[Any]
+    args: dict[str, Any]
+    field_type: GraphQLOutputType
+    details: FieldDetailsList  # the field's nodes, for the fields selected beneath it
 
 
 def prefetchable(resolve: Callable[..., Any]) -> Callable[..., Any]:
@@ -184,14 +192,19 @@ class LookAheadExecutor(FanOutExecutor):
                 continue  # __typename, or a field without composition metadata
             batch = field.extensions.get(BATCH)
             if batch is not None:
-                args = get_argument_values(
-                    field,
-                    first.node,
-                    self.variable_values,
-                    first.fragment_variable_values,
-                    self.hide_suggestions,
-                )
-                jobs.append((batch, id(first.node), items, args))
+                key = id(first.node)
+                # Items whose value a previous round already loaded (a list of entities
+                # prefetched with what is selected beneath it) are not loaded again.
+                pending = [i for i in items if not self._prefetched(i, key)]
+                if pending:
+                    args = get_argument_values(
+                        field,
+                        first.node,
+                        self.variable_values,
+                        first.fragment_variable_values,
+                        self.hide_suggestions,
+                    )
+                    jobs.append(_Job(batch, key, pending, args, field.type, sub_details))
                 continue
             attribute = field.extensions.get(PLAIN_ATTRIBUTE)
             nested = get_nullable_type(field.type)
@@ -201,14 +214,35 @@ class LookAheadExecutor(FanOutExecutor):
                     jobs.extend(self._plan(nested, sub_details, children))
         return jobs
 
+    def _prefetched(self, item: Any, key: int) -> bool:
+        hit = self._store.get((id(item), key))
+        return hit is not None and hit[0] is item
+
     async def _prefetch(self, context: Any, jobs: list[_Job]) -> None:
-        results = await asyncio.gather(
-            *(batch(context, items, args) for batch, _key, items, args in jobs),
-            return_exceptions=True,
-        )
+        """Run the jobs, then, round after round, the batch fields selected beneath what they
+        loaded (``hits { service { provider } }``: the services, then their providers), so
+        nested entities are loaded once per level instead of once per parent."""
         store, root = self._store, self.root_value
-        for (_batch, key, items, _args), values in zip(jobs, results, strict=True):
-            if isinstance(values, BaseException):
-                continue  # each item's own resolver runs, and reports, as before
-            for item, value in zip(items, values, strict=True):
-                store[(id(item), key)] = (item, context, root, value)
+        while jobs:
+            results = await asyncio.gather(
+                *(job.batch(context, job.items, job.args) for job in jobs),
+                return_exceptions=True,
+            )
+            nested: list[_Job] = []
+            for job, values in zip(jobs, results, strict=True):
+                if isinstance(values, BaseException):
+                    continue  # each item's own resolver runs, and reports, as before
+                for item, value in zip(job.items, values, strict=True):
+                    store[(id(item), job.key)] = (item, context, root, value)
+                nested.extend(self._plan_beneath(job, values))
+            jobs = nested
+
+    def _plan_beneath(self, job: _Job, values: Sequence[Any]) -> list[_Job]:
+        returned = get_nullable_type(job.field_type)
+        if isinstance(returned, GraphQLList):
+            returned = get_nullable_type(returned.of_type)
+            values = [v for value in values if value for v in value]
+        objects = {id(v): v for v in values if v is not None}  # each object once
+        if not objects or not isinstance(returned, GraphQLObjectType):
+            return []
+        return self._plan(returned, job.details, list(objects.values()))

@@ -89,6 +89,22 @@ class Scored:
         following = str(int(self.id) + 1)
         return Scored(id=strawberry.ID(following)) if following in LABELS else None
 
+    @strawberry.field
+    async def neighbours(self, info: strawberry.Info) -> list[Scored]:
+        info.context["calls"].single.append(str(self.id))
+        return _neighbours(str(self.id))
+
+
+def _neighbours(id: str) -> list[Scored]:
+    return [Scored(id=strawberry.ID(str(n))) for n in (int(id) + 1, int(id) + 2) if n <= 3]
+
+
+async def batch_neighbours(
+    context: Any, items: list[Any], _args: dict[str, Any]
+) -> list[list[Scored]]:
+    context["calls"].batch.append([str(i.id) for i in items])
+    return [_neighbours(str(i.id)) for i in items]
+
 
 async def batch_score(context: Any, items: list[Any], args: dict[str, Any]) -> list[int]:
     context["calls"].batch.append([str(i.id) for i in items])
@@ -118,7 +134,11 @@ def _schema(executor: type[Any], batches: dict[str, Any] | None = None) -> Compo
     owner = strawberry.federation.Schema(query=OwnerQuery, types=[Item])
     scores = strawberry.federation.Schema(query=ScoresQuery, types=[Scored])
     if batches is None:
-        batches = {"Item.score": batch_score, "Item.next": batch_next}
+        batches = {
+            "Item.score": batch_score,
+            "Item.next": batch_next,
+            "Item.neighbours": batch_neighbours,
+        }
     return ComposedSchema(
         [
             Subgraph("owner", owner, {"Item": load_items}),
@@ -161,13 +181,28 @@ async def test_batch_forms_run_once_per_list_with_the_same_result() -> None:
         "triple": 3,
         "next": {"id": "2", "label": "two", "score": 2},
     }
-    # One batch per selected field under the list (score, triple, next). `next` is a single
-    # object per item, not a list: its own fields resolve per object, as without look-ahead.
-    assert calls.batch == [["1", "2"], ["1", "2"], ["1", "2"]]
-    assert sorted(calls.single) == ["2", "3"]
+    # One batch per selected field under the list (score, triple, next), then one for the
+    # batch field selected beneath what `next` loaded (its score): nothing per object.
+    assert calls.batch == [["1", "2"], ["1", "2"], ["1", "2"], ["2", "3"]]
+    assert calls.single == []
     assert len(per_object.single) == 8
     # The other subgraph's stubs are materialised with one owner load for the whole list.
     assert calls.loads == [["2", "3"]]
+
+
+async def test_batch_fields_beneath_a_prefetched_list_load_once_per_level() -> None:
+    query = '{ items(ids: ["1", "2"]) { edges { node { neighbours { id score } } } } }'
+    data, errors, calls = await _run(LookAheadExecutor, query)
+    assert (data, errors) == (await _run(FanOutExecutor, query))[:2]
+    assert [e["node"]["neighbours"] for e in data["items"]["edges"]] == [
+        [{"id": "2", "score": 2}, {"id": "3", "score": 3}],
+        [{"id": "3", "score": 3}],
+    ]
+    # The neighbours of both items (the owner's objects: one load, each key once), then the
+    # scores of every distinct neighbour; completing the prefetched lists loads nothing again.
+    assert calls.loads == [["2", "3"]]
+    assert calls.batch == [["1", "2"], ["2", "3"]]
+    assert calls.single == []
 
 
 async def test_a_failed_batch_leaves_each_field_to_its_own_resolver() -> None:

@@ -94,6 +94,13 @@ class SearchHit:
     def service(self) -> Service:
         return Service(id=strawberry.ID(self.service_id))
 
+    @staticmethod
+    async def batch_service(
+        _context: GatewayContext, hits: list[Any], _args: dict[str, Any]
+    ) -> list[Service]:
+        """``service`` for a page of hits at once (the composed schema's look-ahead)."""
+        return [Service(id=strawberry.ID(hit.service_id)) for hit in hits]
+
     @classmethod
     def from_hit(cls, hit: Hit) -> SearchHit:
         b = hit.breakdown
