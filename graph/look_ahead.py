@@ -171,11 +171,23 @@ class LookAheadExecutor(FanOutExecutor):
 
                     async def after_prefetch() -> Any:
                         await self._prefetch(info.context, jobs)
-                        _prefetched.set(self._store)
-                        completed = complete(
-                            return_type, field_details_list, info, path, result, position_context
-                        )
-                        return await completed if self.is_awaitable(completed) else completed
+                        # Set for this completion only. Left set, a task that outlives the
+                        # execution (a subscription's, or a caller awaiting the app directly)
+                        # kept the values, and through the tasks created meanwhile, which
+                        # copy the context, every earlier execution's values as well.
+                        token = _prefetched.set(self._store)
+                        try:
+                            completed = complete(
+                                return_type,
+                                field_details_list,
+                                info,
+                                path,
+                                result,
+                                position_context,
+                            )
+                            return await completed if self.is_awaitable(completed) else completed
+                        finally:
+                            _prefetched.reset(token)
 
                     return after_prefetch()
         return complete(return_type, field_details_list, info, path, result, position_context)

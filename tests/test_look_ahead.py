@@ -6,6 +6,8 @@ execution, ``FanOutExecutor``): data and errors must be identical.
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -203,6 +205,25 @@ async def test_batch_fields_beneath_a_prefetched_list_load_once_per_level() -> N
     assert calls.loads == [["2", "3"]]
     assert calls.batch == [["1", "2"], ["2", "3"]]
     assert calls.single == []
+
+
+class _Context(dict[str, Any]):
+    """A GraphQL context that can be weakly referenced."""
+
+
+async def test_an_execution_keeps_nothing_in_a_long_lived_task() -> None:
+    # A subscription's task, or a caller awaiting the app in its own task, runs execution
+    # after execution: none may keep another's values (or, through them, its context) alive.
+    schema = _schema(LookAheadExecutor)
+    contexts = []
+    for _ in range(3):
+        context = _Context(calls=Calls())
+        result = await schema.execute(QUERY, context_value=context)
+        assert result.errors is None
+        contexts.append(weakref.ref(context))
+        del context, result
+    gc.collect()
+    assert [c() for c in contexts] == [None, None, None]
 
 
 async def test_a_failed_batch_leaves_each_field_to_its_own_resolver() -> None:
