@@ -1,4 +1,5 @@
-"""Look-ahead batch loading for the composed schema: a list's entity fields loaded up front.
+"""The composed schema's executor: a list's entity fields loaded up front (look-ahead batch
+loading), and plain leaf fields completed directly.
 
 Resolved one item at a time, a field like ``Service.provider`` under a list of ten services
 costs ten resolver coroutines, ten DataLoader futures, and graphql-core's gather (a task per
@@ -11,7 +12,13 @@ the same statements; no per-item awaitable, future or task.
 
 A batch resolver is ``(context, sources, args) -> values`` in the order of the sources
 (``Subgraph.batch_resolvers``). If one fails, nothing is stored for it and every item's field
-runs its own resolver as before, so errors stay per field and read exactly as they did.
+runs its own resolver as before, so errors stay per field and read exactly as they did. The
+batch fields selected beneath what a batch loaded run in a further round (a page's services,
+then their providers), so every level is loaded once.
+
+A plain field (no resolver, permission or extension; ``composition.py`` marks it) of a scalar
+or enum type is completed with one attribute read and its type's ``serialize``, instead of
+graphql-core's resolve info, resolver call and completion dispatch per field.
 """
 
 from __future__ import annotations
