@@ -24,6 +24,7 @@ from graph.runtime import Runtime
 from graph.schema import composed_schema
 from graph.security import SecurityState, authenticate, install_http_security
 from graph.settings import Settings, get_settings
+from graph.shutdown import stop_within
 from graph.startup_heap import startup_heap_frozen
 from graph.telemetry import setup_telemetry
 from persistence.search.indexer import SearchIndexer
@@ -86,10 +87,12 @@ def _base_app(settings: Settings, title: str) -> FastAPI:
             if gc_maintenance is not None:
                 await gc_maintenance.stop()
             recheck.cancel()
-            await indexer.stop()
-            await app.state.passthrough.stop()  # flushes buffered usage before exit
-            await security.close()
-            await runtime.close()
+            limit = settings.shutdown_step_seconds
+            await stop_within(limit, "search indexer", indexer.stop())
+            # Flushes buffered usage before exit.
+            await stop_within(limit, "usage metering", app.state.passthrough.stop())
+            await stop_within(limit, "security clients", security.close())
+            await stop_within(limit, "runtime (event bus, search, database)", runtime.close())
 
     app = FastAPI(
         title=title,

@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     # Freeze long-lived objects out of the collector's scans (graph/gc_tuning.py): for a
     # process holding many subscribers, where a full collection pauses fan-out. Off by default.
     gc_tuning: bool = False
+    # The longest one shutdown step (graph/shutdown.py) may take before it is left behind.
+    shutdown_step_seconds: float = Field(default=20, gt=0, le=600)
     log_level: str = "INFO"
 
     @field_validator("database_url")
