@@ -66,7 +66,7 @@ class _Codes:
     def of(cls, column: Sequence[str | None]) -> _Codes:
         values = sorted({v for v in column if v is not None})
         index = {v: i for i, v in enumerate(values)}
-        codes = np.fromiter((index.get(v, -1) for v in column), np.int64, len(column))  # type: ignore[arg-type]
+        codes = np.fromiter((-1 if v is None else index[v] for v in column), np.int64, len(column))
         return cls(codes, values)
 
     def wanted(self, values: Iterable[str]) -> Ints:
