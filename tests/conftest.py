@@ -24,6 +24,7 @@ from graph.app import create_app
 from graph.auth import issue_token
 from graph.runtime import Runtime
 from graph.settings import Settings, load_settings
+from graph.shutdown import stop_within
 from persistence.database import create_engine
 from persistence.migrate import upgrade
 from persistence.models import Base
@@ -118,7 +119,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     runtime = Runtime.create(settings)
     yield runtime
-    await runtime.close()
+    await stop_within(settings.shutdown_step_seconds, "test runtime", runtime.close())
 
 
 @pytest.fixture
