@@ -12,7 +12,8 @@ The columns are a snapshot of ``search_documents`` at one index generation
 ordinals Elasticsearch keeps in memory per index refresh. Each search reads the generation
 first and uses the snapshot of that generation (loading it if the index has changed since),
 so a search never ranks by columns older than what it reads. The load is one statement over
-the whole table (≈ 50 ms at 10,000 services; docs/benchmarks.md).
+the whole table (the first search after a write takes ≈ 100 ms at 10,000 services;
+docs/benchmarks.md).
 
 The ranking rules are those of the in-Python reference, ``ranked.rank_in_memory``: relevance
 is the text score divided by the best one of the filtered result, the score adds the stored
