@@ -53,6 +53,7 @@ def _documents(count: int, seed: int) -> list[IndexedService]:
 
 
 def _row(doc: IndexedService) -> tuple[Any, ...]:
+    """The snapshot row of a document, in the plain values the dialects read."""
     return (
         doc.service_id,  # the row key
         doc.service_id,
@@ -60,14 +61,14 @@ def _row(doc: IndexedService) -> tuple[Any, ...]:
         doc.category,
         doc.provider_id,
         doc.pricing_model,
-        doc.price_per_1k,
+        None if doc.price_per_1k is None else float(doc.price_per_1k),
         doc.usage_count,
-        doc.created_at,
-        doc.compliance_score,
+        doc.created_at.timestamp(),
+        None if doc.compliance_score is None else float(doc.compliance_score),
         signals.popularity(doc),
         signals.performance(doc),
         signals.compliance(doc),
-        list(doc.tags),
+        doc.tags,
     )
 
 

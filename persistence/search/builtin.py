@@ -35,7 +35,7 @@ from persistence.models.base import utcnow
 from persistence.search import generation, signals
 from persistence.search.base import IndexedService, Match, MatchResult, SearchFilter, tokenize
 from persistence.search.ranked import RankedHit, RankedPage, RankedQuery
-from persistence.search.ranking_columns import COLUMNS, ColumnsCache
+from persistence.search.ranking_columns import ColumnsCache
 from persistence.search.result_cache import RankedResult, ResultCache
 from persistence.search.text import correct_terms, highlight, max_edits
 
@@ -125,12 +125,12 @@ class BuiltinIndex(ABC):
         (``text_score``, higher is better)."""
 
     @abstractmethod
-    def _row_key(self) -> ColumnElement[Any]:
-        """The documents' key in ``_text_scores`` rows."""
-
-    @abstractmethod
     async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> Sequence[Any]:
         """(row key, text score) of every document with any of the terms."""
+
+    @abstractmethod
+    async def _column_rows(self, session: AsyncSession) -> Sequence[Sequence[Any]]:
+        """Every document as (row key, ``ranking_columns.COLUMNS``…) in plain values."""
 
     @abstractmethod
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool] | TextClause:
@@ -273,11 +273,6 @@ class BuiltinIndex(ABC):
         window = -(-max(end, 1) // RANKED_WINDOW) * RANKED_WINDOW
         return columns.rank(hits, flt, ask, window, tuple(terms), self.text_score_type)
 
-    async def _column_rows(self, session: AsyncSession) -> Sequence[Any]:
-        d = SearchDocument
-        statement = select(self._row_key(), *(getattr(d, name) for name in COLUMNS))
-        return (await session.execute(statement)).all()
-
     async def suggest(self, prefix: str, statuses: Sequence[str], limit: int) -> list[str]:
         words = tokenize(prefix)
         if not words or limit == 0:
@@ -342,6 +337,11 @@ async def driver_connection(session: AsyncSession) -> Any:
     result processing of them cost ≈ 2 ms, a fifth of a first-time search."""
     connection = await session.connection()
     return (await connection.get_raw_connection()).driver_connection
+
+
+def distinct_tags(tags_text: str) -> tuple[str, ...]:
+    """A document's tags from its ``tags_text`` (tags never contain spaces), each once."""
+    return tuple(dict.fromkeys(tags_text.split()))
 
 
 async def _known(session: AsyncSession, tokens: Sequence[str]) -> set[str]:

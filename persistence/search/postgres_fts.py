@@ -26,7 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence.models import SearchDocument, SearchTerm
 from persistence.search import generation
 from persistence.search.base import IndexedService
-from persistence.search.builtin import AnySelect, BuiltinIndex, driver_connection, jsonb_tags_any
+from persistence.search.builtin import (
+    AnySelect,
+    BuiltinIndex,
+    distinct_tags,
+    driver_connection,
+    jsonb_tags_any,
+)
 
 # ts_rank weights for D, C, B, A.
 RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'"
@@ -36,6 +42,13 @@ _vector: ColumnElement[Any] = literal_column("search_documents.search_vector")
 _TEXT_SCORES = (
     f"SELECT service_id, ts_rank({RANK_WEIGHTS}, search_vector, q) "
     "FROM search_documents, to_tsquery('simple', $1) AS q WHERE search_vector @@ q"
+)
+# ranking_columns.COLUMNS, converted by the server.
+_COLUMN_ROWS = (
+    "SELECT service_id, service_id, status, category, provider_id, pricing_model, "
+    "price_per_1k::float8, usage_count, extract(epoch FROM created_at)::float8, "
+    "compliance_score::float8, popularity_factor, performance_factor, compliance_factor, "
+    "tags_text FROM search_documents"
 )
 
 
@@ -56,12 +69,13 @@ class PostgresFtsIndex(BuiltinIndex):
         # SET LOCAL: this transaction (the search's read-only session) only.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
-    def _row_key(self) -> ColumnElement[Any]:
-        return SearchDocument.__table__.c.service_id
-
     async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> Sequence[Any]:
         driver = await driver_connection(session)
         return list(await driver.fetch(_TEXT_SCORES, " | ".join(terms)))
+
+    async def _column_rows(self, session: AsyncSession) -> Sequence[Sequence[Any]]:
+        driver = await driver_connection(session)
+        return [(*row[:13], distinct_tags(row[13])) for row in await driver.fetch(_COLUMN_ROWS)]
 
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool]:
         expression = " & ".join(f"{w}:*A" for w in words)

@@ -11,6 +11,7 @@ candidate list small whatever the vocabulary size.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -31,9 +32,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
 from persistence.models import SearchDocument, SearchTerm
+from persistence.models.base import Money
 from persistence.search import generation
 from persistence.search.base import IndexedService
-from persistence.search.builtin import AnySelect, BuiltinIndex, driver_connection, json_tags_any
+from persistence.search.builtin import (
+    AnySelect,
+    BuiltinIndex,
+    distinct_tags,
+    driver_connection,
+    json_tags_any,
+)
 from persistence.search.text import max_edits
 
 # bm25() weights, in the FTS5 column order: service_id, name, tags, category, provider, desc.
@@ -43,6 +51,28 @@ SQLITE_MAX_VARIABLES = 900
 _fts = table("search_fts", column("rowid"), column("service_id"))
 # FTS5 alone: the document row shares the FTS row's rowid, so no join is needed.
 _TEXT_SCORES = f"SELECT rowid, -{BM25} FROM search_fts WHERE search_fts MATCH ?"
+# ranking_columns.COLUMNS, as stored: money as an integer count of 10^-8 (``Money``), times
+# as ISO text in UTC (``UTCDateTime``).
+_COLUMN_ROWS = (
+    "SELECT rowid, service_id, status, category, provider_id, pricing_model, price_per_1k, "
+    "usage_count, created_at, compliance_score, popularity_factor, performance_factor, "
+    "compliance_factor, tags_text FROM search_documents"
+)
+_MONEY_UNITS = float(Money.UNITS)
+
+
+def _plain(row: Sequence[Any]) -> tuple[Any, ...]:
+    (key, sid, status, category, provider, pricing, price, usage, created, compliance,
+     popularity, performance, compliance_factor, tags_text) = row  # fmt: skip
+    return (
+        key, sid, status, category, provider, pricing,
+        None if price is None else price / _MONEY_UNITS,
+        usage,
+        datetime.fromisoformat(created).replace(tzinfo=UTC).timestamp(),
+        None if compliance is None else float(compliance),
+        popularity, performance, compliance_factor,
+        distinct_tags(tags_text),
+    )  # fmt: skip
 
 
 def _quoted(word: str) -> str:
@@ -67,13 +97,14 @@ class SqliteFtsIndex(BuiltinIndex):
             hits, literal_column("search_documents.rowid") == hits.c.rowid
         )
 
-    def _row_key(self) -> ColumnElement[Any]:
-        return literal_column("search_documents.rowid")  # the FTS row's rowid too
-
     async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> Sequence[Any]:
         driver = await driver_connection(session)
         expression = " OR ".join(_quoted(t) for t in terms)
         return list(await driver.execute_fetchall(_TEXT_SCORES, (expression,)))
+
+    async def _column_rows(self, session: AsyncSession) -> Sequence[Sequence[Any]]:
+        driver = await driver_connection(session)
+        return [_plain(row) for row in await driver.execute_fetchall(_COLUMN_ROWS, ())]
 
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool] | TextClause:
         expression = " AND ".join(f"name : {_quoted(w)}*" for w in words)
