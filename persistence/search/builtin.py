@@ -225,8 +225,8 @@ class BuiltinIndex(ABC):
 
     async def ranked_search(self, query: str, flt: SearchFilter, ask: RankedQuery) -> RankedPage:
         """One page of the ranked result, the total and the facets. A search not answered
-        yet under the index's current generation costs one ranking statement (plus the
-        vocabulary look-up for a query); the page's documents are read by key."""
+        yet under the index's current generation costs the text engine's statement (plus the
+        vocabulary look-up) and an in-memory ranking; the page's documents are read by key."""
         tokens = tuple(tokenize(query))
         key = (tokens, flt, ask.sort, ask.weights)
         end = ask.offset + ask.limit
