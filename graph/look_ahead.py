@@ -214,7 +214,7 @@ class LookAheadExecutor(FanOutExecutor):
                 key = id(first.node)
                 # Items whose value a previous round already loaded (a list of entities
                 # prefetched with what is selected beneath it) are not loaded again.
-                pending = [i for i in items if not self._prefetched(i, key)]
+                pending = [i for i in items if not self._has_value(i, key)]
                 if pending:
                     args = get_argument_values(
                         field,
@@ -233,7 +233,7 @@ class LookAheadExecutor(FanOutExecutor):
                     jobs.extend(self._plan(nested, sub_details, children))
         return jobs
 
-    def _prefetched(self, item: Any, key: int) -> bool:
+    def _has_value(self, item: Any, key: int) -> bool:
         hit = self._store.get((id(item), key))
         return hit is not None and hit[0] is item
 

@@ -99,7 +99,7 @@ class SearchHit:
         _context: GatewayContext, hits: list[Any], _args: dict[str, Any]
     ) -> list[Service]:
         """``service`` for a page of hits at once (the composed schema's look-ahead)."""
-        return [Service(id=strawberry.ID(hit.service_id)) for hit in hits]
+        return stubs([hit.service_id for hit in hits])
 
     @classmethod
     def from_hit(cls, hit: Hit) -> SearchHit:
