@@ -8,7 +8,7 @@ in one transaction.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -111,6 +111,10 @@ class BuiltinIndex(ABC):
     name: str
     # The precision of the engine's text score (see RankingColumns.rank).
     text_score_type: type[np.floating[Any]] = np.float64
+    # The dialect's ``insert`` (with ``on_conflict_do_update``/``on_conflict_do_nothing``),
+    # and how many bound variables one statement may carry.
+    dialect_insert: Callable[[Any], Any]
+    max_variables: int
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self.session_factory = session_factory
@@ -153,19 +157,9 @@ class BuiltinIndex(ABC):
     async def _delete_text_index(self, session: AsyncSession, ids: Sequence[str] | None) -> None:
         """Drop the given documents (all when ``ids`` is None) from the text index."""
 
-    @abstractmethod
-    async def _upsert_rows(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None: ...
-
-    @abstractmethod
-    async def _add_terms(self, session: AsyncSession, terms: list[str]) -> None: ...
-
     async def _before_ranking(self, session: AsyncSession) -> None:
         """Session settings the text scores statement needs (none by default)."""
         return None
-
-    @abstractmethod
-    async def _bump_generation(self, session: AsyncSession) -> None:
-        """``generation.bump`` with the dialect's upsert."""
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -317,6 +311,28 @@ class BuiltinIndex(ABC):
         await session.execute(delete(SearchDocument))
         await session.execute(delete(SearchTerm))
         await self._bump_generation(session)
+
+    async def _upsert_rows(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        statement = self.dialect_insert(SearchDocument)
+        columns = {c: statement.excluded[c] for c in rows[0] if c != "service_id"}
+        # Chunked: the database limits the number of bound variables of one statement.
+        per_chunk = max(1, self.max_variables // len(rows[0]))
+        for start in range(0, len(rows), per_chunk):
+            await session.execute(
+                statement.values(rows[start : start + per_chunk]).on_conflict_do_update(
+                    index_elements=["service_id"], set_=columns
+                )
+            )
+
+    async def _add_terms(self, session: AsyncSession, terms: list[str]) -> None:
+        for start in range(0, len(terms), self.max_variables):
+            chunk = [{"term": t} for t in terms[start : start + self.max_variables]]
+            await session.execute(
+                self.dialect_insert(SearchTerm).values(chunk).on_conflict_do_nothing()
+            )
+
+    async def _bump_generation(self, session: AsyncSession) -> None:
+        await generation.bump(session, self.dialect_insert)
 
     # Standalone variants of the writes, for callers without a transaction of their own.
     async def upsert(self, docs: Sequence[IndexedService]) -> None:

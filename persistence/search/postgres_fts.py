@@ -23,8 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import SearchDocument, SearchTerm
-from persistence.search import generation
+from persistence.models import SearchTerm
 from persistence.search.base import IndexedService
 from persistence.search.builtin import (
     AnySelect,
@@ -55,6 +54,8 @@ _COLUMN_ROWS = (
 class PostgresFtsIndex(BuiltinIndex):
     name = "postgres"
     text_score_type = np.float32  # ts_rank returns real
+    dialect_insert = staticmethod(insert)
+    max_variables = POSTGRES_MAX_VARIABLES
 
     def _text_match(self, terms: Sequence[str], *columns: Any) -> AnySelect:
         query = func.to_tsquery("simple", bindparam("tsq", " | ".join(terms)))
@@ -95,22 +96,3 @@ class PostgresFtsIndex(BuiltinIndex):
 
     async def _delete_text_index(self, session: AsyncSession, ids: Sequence[str] | None) -> None:
         return None
-
-    async def _upsert_rows(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-        statement = insert(SearchDocument)
-        columns = {c: statement.excluded[c] for c in rows[0] if c != "service_id"}
-        per_chunk = max(1, POSTGRES_MAX_VARIABLES // len(rows[0]))
-        for start in range(0, len(rows), per_chunk):
-            await session.execute(
-                statement.values(rows[start : start + per_chunk]).on_conflict_do_update(
-                    index_elements=["service_id"], set_=columns
-                )
-            )
-
-    async def _add_terms(self, session: AsyncSession, terms: list[str]) -> None:
-        for start in range(0, len(terms), POSTGRES_MAX_VARIABLES):
-            chunk = [{"term": t} for t in terms[start : start + POSTGRES_MAX_VARIABLES]]
-            await session.execute(insert(SearchTerm).values(chunk).on_conflict_do_nothing())
-
-    async def _bump_generation(self, session: AsyncSession) -> None:
-        await generation.bump(session, insert)

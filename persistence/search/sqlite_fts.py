@@ -31,9 +31,8 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
-from persistence.models import SearchDocument, SearchTerm
+from persistence.models import SearchTerm
 from persistence.models.base import Money
-from persistence.search import generation
 from persistence.search.base import IndexedService
 from persistence.search.builtin import (
     AnySelect,
@@ -81,6 +80,8 @@ def _quoted(word: str) -> str:
 
 class SqliteFtsIndex(BuiltinIndex):
     name = "sqlite-fts5"
+    dialect_insert = staticmethod(insert)
+    max_variables = SQLITE_MAX_VARIABLES
 
     def _text_match(self, terms: Sequence[str], *columns: Any) -> AnySelect:
         expression = " OR ".join(_quoted(t) for t in terms)
@@ -159,23 +160,3 @@ class SqliteFtsIndex(BuiltinIndex):
             ),
             [{"id": i} for i in ids],
         )
-
-    async def _upsert_rows(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-        statement = insert(SearchDocument)
-        columns = {c: statement.excluded[c] for c in rows[0] if c != "service_id"}
-        # Chunked: SQLite limits the number of bound variables of one statement.
-        per_chunk = max(1, SQLITE_MAX_VARIABLES // len(rows[0]))
-        for start in range(0, len(rows), per_chunk):
-            await session.execute(
-                statement.values(rows[start : start + per_chunk]).on_conflict_do_update(
-                    index_elements=["service_id"], set_=columns
-                )
-            )
-
-    async def _add_terms(self, session: AsyncSession, terms: list[str]) -> None:
-        for start in range(0, len(terms), SQLITE_MAX_VARIABLES):
-            chunk = [{"term": t} for t in terms[start : start + SQLITE_MAX_VARIABLES]]
-            await session.execute(insert(SearchTerm).values(chunk).on_conflict_do_nothing())
-
-    async def _bump_generation(self, session: AsyncSession) -> None:
-        await generation.bump(session, insert)
