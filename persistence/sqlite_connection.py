@@ -55,14 +55,14 @@ class InlineReadsConnection(aiosqlite.Connection):
         name = getattr(fn, "__name__", "")
         target = getattr(fn, "__self__", None)
         if isinstance(target, sqlite3.Cursor):
+            # Any call on the cursor ends what its last inline execute left to fetch.
+            inline_args = self._inline_cursors.pop(id(target), None)
             if name == "execute" and not kwargs and _is_short_read_candidate(args):
                 return await self._execute_read(fn, target, args)
-            if name == "fetchall" and id(target) in self._inline_cursors:
-                return await self._fetchall_read(fn, target)
+            if name == "fetchall" and inline_args is not None:
+                return await self._fetchall_read(fn, target, inline_args)
             if name == "close":
-                self._inline_cursors.pop(id(target), None)
                 return fn()
-            self._inline_cursors.pop(id(target), None)
         elif isinstance(target, sqlite3.Connection):
             # A new cursor, or a rollback with nothing to roll back (a read-only session
             # returning to the pool): no I/O, no lock.
@@ -77,7 +77,6 @@ class InlineReadsConnection(aiosqlite.Connection):
         self, execute: Callable[..., Any], cursor: sqlite3.Cursor, args: tuple[Any, ...]
     ) -> Any:
         self._check_open()
-        self._inline_cursors.pop(id(cursor), None)
         try:
             result = self._within_budget(execute, *args)
         except _Overran:
@@ -86,8 +85,9 @@ class InlineReadsConnection(aiosqlite.Connection):
         self._inline_cursors[id(cursor)] = args
         return result
 
-    async def _fetchall_read(self, fetchall: Callable[[], Any], cursor: sqlite3.Cursor) -> Any:
-        args = self._inline_cursors.pop(id(cursor))
+    async def _fetchall_read(
+        self, fetchall: Callable[[], Any], cursor: sqlite3.Cursor, args: tuple[Any, ...]
+    ) -> Any:
         try:
             return self._within_budget(fetchall)
         except _Overran:
