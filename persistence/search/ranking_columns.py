@@ -120,10 +120,9 @@ class RankingColumns:
         self.performance = _floats(performance, size)
         self.compliance = _floats(compliance, size)
         # Tags, flattened: each (document, tag) pair once (stored tags are distinct).
-        tag_lists = [list(t) for t in tags]
-        self.tags = _Codes.of([t for ts in tag_lists for t in ts])
+        self.tags = _Codes.of([t for ts in tags for t in ts])
         self.tag_document: Ints = np.repeat(
-            np.arange(size, dtype=np.int64), [len(ts) for ts in tag_lists]
+            np.arange(size, dtype=np.int64), [len(ts) for ts in tags]
         )
 
     def rank(
