@@ -27,6 +27,8 @@ from typing import Any, TypeVar, cast
 from graphql import ExecutionResult, print_ast
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from graph.acyclic_executor import AcyclicExecutor
+
 T = TypeVar("T")
 
 _RENDERS = "_fanout_renders"
@@ -70,7 +72,7 @@ class _Executed:
         return self.result
 
 
-class FanOutExecutor(StrawberryGraphQLCoreExecutionContext):
+class FanOutExecutor(AcyclicExecutor):
     """Strawberry's executor, plus one shared execution per (shared event, shape)."""
 
     _shape: tuple[object, ...] | None = None
