@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -126,13 +127,16 @@ async def test_columns_load_once_per_generation() -> None:
     loads: list[int] = []
     rows = [_row(d) for d in _documents(3, seed=5)]
 
-    async def load() -> list[tuple[Any, ...]]:
-        loads.append(1)
-        await asyncio.sleep(0.01)  # concurrent searches arrive while it loads
-        return rows
+    def load(generation: int) -> Callable[[], Awaitable[RankingColumns]]:
+        async def columns() -> RankingColumns:
+            loads.append(generation)
+            await asyncio.sleep(0.01)  # concurrent searches arrive while it loads
+            return RankingColumns(generation, rows)
 
-    first = await asyncio.gather(*(cache.at(4, load) for _ in range(5)))
+        return columns
+
+    first = await asyncio.gather(*(cache.at(4, load(4)) for _ in range(5)))
     assert len(loads) == 1 and all(c is first[0] for c in first)
-    assert await cache.at(3, load) is first[0]  # an older generation's reader: as current
-    assert (await cache.at(5, load)).generation == 5
+    assert await cache.at(3, load(3)) is first[0]  # an older generation's reader: as current
+    assert (await cache.at(5, load(5))).generation == 5
     assert len(loads) == 2

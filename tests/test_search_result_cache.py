@@ -90,6 +90,22 @@ async def test_repeats_and_next_pages_are_not_ranked_again(
     assert second == {**fresh, "tookMs": second["tookMs"]}
 
 
+async def test_a_first_time_search_of_known_words_reads_no_vocabulary(
+    app: httpx.AsyncClient, count_statements: Any
+):
+    engine = runtime_of(app).engine
+    await search(app, query="multilingual", first=3)  # loads this generation's snapshot
+    with count_statements(engine) as known:
+        result = await search(app, query="embeddings rerank", first=3)
+    with count_statements(engine) as typo:
+        corrected = await search(app, query="embeddigns", first=3)
+    assert result["totalCount"] > 0 and corrected["totalCount"] > 0
+    # The snapshot's vocabulary knows both words; an unknown one is looked up, with its
+    # near misses, in the vocabulary table.
+    assert [s for s in known.statements if "search_terms" in s] == []
+    assert [s for s in typo.statements if "search_terms" in s] != []
+
+
 async def test_a_suspended_service_is_not_served_from_the_cache(app: httpx.AsyncClient):
     async def slugs() -> set[str]:
         result = await search(app, query="rerank", first=50)

@@ -8,7 +8,7 @@ in one transaction.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ from persistence.models.base import utcnow
 from persistence.search import generation, signals
 from persistence.search.base import IndexedService, Match, MatchResult, SearchFilter, tokenize
 from persistence.search.ranked import RankedHit, RankedPage, RankedQuery
-from persistence.search.ranking_columns import ColumnsCache
+from persistence.search.ranking_columns import ColumnsCache, RankingColumns
 from persistence.search.result_cache import RankedResult, ResultCache
 from persistence.search.text import correct_terms, highlight, max_edits
 
@@ -180,11 +180,15 @@ class BuiltinIndex(ABC):
             clauses.append(d.compliance_score >= flt.min_compliance)
         return clauses
 
-    async def _corrected(self, session: AsyncSession, tokens: list[str]) -> list[str]:
-        # Most queries use words the index knows: a primary-key look-up settles that, and
-        # the near-miss search (pg_trgm on PostgreSQL: ≈ 10 ms for two long words at 10,000
-        # terms) runs only when a word could need correcting.
-        known = await _known(session, tokens)
+    async def _corrected(
+        self, session: AsyncSession, tokens: list[str], known: Container[str] | None = None
+    ) -> list[str]:
+        # Most queries use words the index knows: the ranking snapshot's vocabulary (``known``)
+        # or a primary-key look-up settles that, and the near-miss search (pg_trgm on
+        # PostgreSQL: ≈ 10 ms for two long words at 10,000 terms) runs only when a word could
+        # need correcting. A word written after the snapshot is found by that search too.
+        if known is None:
+            known = await _known(session, tokens)
         if all(t in known or max_edits(t) == 0 for t in tokens):
             return list(tokens)
         vocabulary = await session.scalars(
@@ -258,14 +262,19 @@ class BuiltinIndex(ABC):
         windows, so the next pages are served from the cache too), the total, the facets.
         The engine scores the text of the matches; the rest is done over the generation's
         ranking columns (ranking_columns.py)."""
-        terms = await self._corrected(session, tokens) if tokens else []
-        columns = await self.columns.at(current, lambda: self._column_rows(session))
+        columns = await self.columns.at(current, lambda: self._snapshot(session, current))
+        terms = await self._corrected(session, tokens, columns.vocabulary) if tokens else []
         hits = None
         if terms:
             await self._before_ranking(session)
             hits = await self._text_scores(session, terms)
         window = -(-max(end, 1) // RANKED_WINDOW) * RANKED_WINDOW
         return columns.rank(hits, flt, ask, window, tuple(terms), self.text_score_type)
+
+    async def _snapshot(self, session: AsyncSession, current: int) -> RankingColumns:
+        rows = await self._column_rows(session)
+        vocabulary = await session.scalars(select(SearchTerm.term))
+        return RankingColumns(current, rows, vocabulary.all())
 
     async def suggest(self, prefix: str, statuses: Sequence[str], limit: int) -> list[str]:
         words = tokenize(prefix)

@@ -7,12 +7,13 @@ order, and four facet counts, the tags one over ≈ 3 values per hit) cost the S
 two thirds of a first-time search, ≈ 16 of 25 ms. The same work over numpy arrays of the
 documents' ranking columns takes ≈ 1.5 ms.
 
-The columns are a snapshot of ``search_documents`` at one index generation
+The columns are a snapshot of ``search_documents`` (with the vocabulary, ``search_terms``,
+so a query of known words needs no look-up) at one index generation
 (``generation.py``), loaded once per generation and process, like the doc values and global
 ordinals Elasticsearch keeps in memory per index refresh. Each search reads the generation
 first and uses the snapshot of that generation (loading it if the index has changed since),
-so a search never ranks by columns older than what it reads. The load is one statement over
-the whole table (the first search after a write takes ≈ 70 ms at 10,000 services;
+so a search never ranks by columns older than what it reads. The load reads both tables
+whole (the first search after a write takes ≈ 70 ms at 10,000 services;
 docs/benchmarks.md).
 
 The ranking rules are those of the in-Python reference, ``ranked.rank_in_memory``: relevance
@@ -96,8 +97,13 @@ def _floats(column: Iterable[Any], size: int) -> Floats:
 class RankingColumns:
     """The ranking columns of every document of one generation (see the module docstring)."""
 
-    def __init__(self, generation: int, rows: Sequence[Sequence[Any]]) -> None:
+    def __init__(
+        self, generation: int, rows: Sequence[Sequence[Any]], vocabulary: Iterable[str] = ()
+    ) -> None:
         self.generation = generation
+        # The words the index held at this generation: a query of known words needs no
+        # look-up of its own.
+        self.vocabulary = frozenset(vocabulary)
         size = len(rows)
         self.size = size
         columns = list(zip(*rows, strict=True)) if rows else [()] * (len(COLUMNS) + 1)
@@ -230,7 +236,7 @@ class ColumnsCache:
         self._lock = asyncio.Lock()
 
     async def at(
-        self, generation: int, load: Callable[[], Awaitable[Sequence[Sequence[Any]]]]
+        self, generation: int, load: Callable[[], Awaitable[RankingColumns]]
     ) -> RankingColumns:
         """The columns of ``generation`` (or of a newer one another search loaded meanwhile,
         which is as current as the caller's reads)."""
@@ -240,7 +246,7 @@ class ColumnsCache:
         async with self._lock:  # concurrent first searches load once
             columns = self._columns
             if columns is None or columns.generation < generation:
-                columns = RankingColumns(generation, await load())
+                columns = await load()
                 self._columns = columns
             return columns
 
