@@ -104,6 +104,9 @@ def test_ranking_agrees_with_the_reference(sort: str, browse: bool) -> None:
         assert [r for _, r in page] == pytest.approx([h.relevance for h in reference.hits])
         assert (result.total, result.facets) == (reference.total, reference.facets), flt
         assert result.complete == (reference.total <= 100)
+        # The whole window the result keeps (later pages are served from it), ties included.
+        whole = rank_in_memory(MatchResult(accepted), RankedQuery((), sort, 0, 100, WEIGHTS))
+        assert [sid for sid, _ in result.ranked] == [h.doc.service_id for h in whole.hits]
 
 
 def test_hits_unknown_to_the_generation_wait_for_the_next_one() -> None:

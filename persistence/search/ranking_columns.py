@@ -94,6 +94,18 @@ def _floats(column: Iterable[Any], size: int) -> Floats:
     return np.fromiter((np.nan if v is None else float(v) for v in column), np.float64, size)
 
 
+def _leading(keys: tuple[Any, ...], window: int) -> Ints:
+    """The indices of the first ``window`` elements in ``np.lexsort(keys)`` order (the last
+    key is the primary one). Only elements whose primary key is at most the window-th
+    smallest can be among them, so only those are sorted: ≈ the window, not every hit."""
+    primary = keys[-1]
+    if len(primary) <= window:
+        return np.lexsort(keys)
+    cut = np.partition(primary, window - 1)[window - 1]
+    candidates = np.flatnonzero(primary <= cut)
+    return candidates[np.lexsort(tuple(key[candidates] for key in keys))[:window]]
+
+
 class RankingColumns:
     """The ranking columns of every document of one generation (see the module docstring)."""
 
@@ -163,7 +175,7 @@ class RankingColumns:
             + w.performance * self.performance[positions]
             + w.compliance * self.compliance[positions]
         )
-        order = np.lexsort(self._sort_keys(positions, score, ask.sort))[:window]
+        order = _leading(self._sort_keys(positions, score, ask.sort), window)
         ranked = [(self.service_ids[positions[i]], float(relevance[i])) for i in order]
         return RankedResult(
             terms=terms,
