@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 
 from persistence.search import signals
 from persistence.search.base import IndexedService, Match, MatchResult, SearchFilter
 from persistence.search.ranked import RankedQuery, RankWeights, rank_in_memory
-from persistence.search.ranking_columns import ColumnsCache, RankingColumns
+from persistence.search.ranking_columns import ColumnsCache, RankingColumns, TextHits
 
 WEIGHTS = RankWeights(0.4, 0.2, 0.2, 0.2)
 TAGS = ["chat", "fast", "vision", "code", "rag", "audio"]
@@ -53,10 +54,19 @@ def _documents(count: int, seed: int) -> list[IndexedService]:
     return docs
 
 
-def _row(doc: IndexedService) -> tuple[Any, ...]:
+def _key(i: int) -> int:
+    """The i-th document's row key: in no particular order, with gaps, as rowids may be."""
+    return 10_000 - 7 * i
+
+
+def _hits(pairs: list[tuple[int, float]]) -> TextHits:
+    return np.array([k for k, _ in pairs], np.int64), np.array([s for _, s in pairs])
+
+
+def _row(i: int, doc: IndexedService) -> tuple[Any, ...]:
     """The snapshot row of a document, in the plain values the dialects read."""
     return (
-        doc.service_id,  # the row key
+        _key(i),
         doc.service_id,
         doc.status,
         doc.category,
@@ -88,16 +98,16 @@ FILTERS = [
 @pytest.mark.parametrize("browse", [False, True])
 def test_ranking_agrees_with_the_reference(sort: str, browse: bool) -> None:
     docs = _documents(300, seed=7)
-    columns = RankingColumns(1, [_row(d) for d in docs])
+    columns = RankingColumns(1, [_row(i, d) for i, d in enumerate(docs)])
     rng = random.Random(11)
-    matched = [d for d in docs if browse or rng.random() < 0.7]
+    matched = [(i, d) for i, d in enumerate(docs) if browse or rng.random() < 0.7]
     # Text scores with ties (a few distinct values), as the same words score alike.
-    scores = {d.service_id: 0.0 if browse else rng.choice([1.5, 2.0, 3.25]) for d in matched}
-    hits = None if browse else [(d.service_id, scores[d.service_id]) for d in matched]
+    scores = {d.service_id: 0.0 if browse else rng.choice([1.5, 2.0, 3.25]) for _, d in matched}
+    hits = None if browse else _hits([(_key(i), scores[d.service_id]) for i, d in matched])
     for flt in FILTERS:
         ask = RankedQuery((), sort, 3, 40, WEIGHTS)
         result = columns.rank(hits, flt, ask, 100, ())
-        accepted = [Match(d, scores[d.service_id]) for d in matched if flt.accepts(d)]
+        accepted = [Match(d, scores[d.service_id]) for _, d in matched if flt.accepts(d)]
         reference = rank_in_memory(MatchResult(accepted), ask)
         page = result.ranked[ask.offset : ask.offset + ask.limit]
         assert [sid for sid, _ in page] == [h.doc.service_id for h in reference.hits], flt
@@ -111,9 +121,10 @@ def test_ranking_agrees_with_the_reference(sort: str, browse: bool) -> None:
 
 def test_hits_unknown_to_the_generation_wait_for_the_next_one() -> None:
     docs = _documents(5, seed=3)
-    columns = RankingColumns(1, [_row(d) for d in docs])
+    columns = RankingColumns(1, [_row(i, d) for i, d in enumerate(docs)])
     flt = SearchFilter(statuses=("ACTIVE", "SUSPENDED"))
-    hits = [(docs[0].service_id, 1.0), ("written-after-the-snapshot", 9.0)]
+    # Keys past either end of the snapshot's, and between two of them.
+    hits = _hits([(_key(0), 1.0), (_key(0) + 1, 9.0), (_key(len(docs)), 9.0), (_key(1) + 1, 9.0)])
     result = columns.rank(hits, flt, RankedQuery((), "RELEVANCE", 0, 10, WEIGHTS), 100, ())
     assert result.ranked == [(docs[0].service_id, 1.0)]
     assert result.total == 1
@@ -121,14 +132,16 @@ def test_hits_unknown_to_the_generation_wait_for_the_next_one() -> None:
 
 def test_an_empty_index_ranks_nothing() -> None:
     columns = RankingColumns(1, [])
-    result = columns.rank(None, FILTERS[0], RankedQuery((), "POPULARITY", 0, 10, WEIGHTS), 100, ())
-    assert (result.ranked, result.total, result.facets.categories) == ([], 0, [])
+    for hits in (None, _hits([(3, 1.0)])):
+        ask = RankedQuery((), "POPULARITY", 0, 10, WEIGHTS)
+        result = columns.rank(hits, FILTERS[0], ask, 100, ())
+        assert (result.ranked, result.total, result.facets.categories) == ([], 0, [])
 
 
 async def test_columns_load_once_per_generation() -> None:
     cache = ColumnsCache()
     loads: list[int] = []
-    rows = [_row(d) for d in _documents(3, seed=5)]
+    rows = [_row(i, d) for i, d in enumerate(_documents(3, seed=5))]
 
     def load(generation: int) -> Callable[[], Awaitable[RankingColumns]]:
         async def columns() -> RankingColumns:

@@ -35,7 +35,7 @@ from persistence.models.base import utcnow
 from persistence.search import generation, signals
 from persistence.search.base import IndexedService, Match, MatchResult, SearchFilter, tokenize
 from persistence.search.ranked import RankedHit, RankedPage, RankedQuery
-from persistence.search.ranking_columns import ColumnsCache, RankingColumns
+from persistence.search.ranking_columns import ColumnsCache, RankingColumns, TextHits
 from persistence.search.result_cache import RankedResult, ResultCache
 from persistence.search.text import correct_terms, highlight, max_edits
 
@@ -129,12 +129,12 @@ class BuiltinIndex(ABC):
         (``text_score``, higher is better)."""
 
     @abstractmethod
-    async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> Sequence[Any]:
-        """(row key, text score) of every document with any of the terms."""
+    async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> TextHits:
+        """The row key and text score of every document with any of the terms."""
 
     @abstractmethod
     async def _column_rows(self, session: AsyncSession) -> Sequence[Sequence[Any]]:
-        """Every document as (row key, ``ranking_columns.COLUMNS``…) in plain values."""
+        """Every document as (integer row key, ``ranking_columns.COLUMNS``…) in plain values."""
 
     @abstractmethod
     def _name_prefix_match(self, words: Sequence[str]) -> ColumnElement[bool] | TextClause:

@@ -32,19 +32,22 @@ from persistence.search.builtin import (
     driver_connection,
     jsonb_tags_any,
 )
+from persistence.search.ranking_columns import TextHits
 
 # ts_rank weights for D, C, B, A.
 RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'"
 POSTGRES_MAX_VARIABLES = 30_000
 
 _vector: ColumnElement[Any] = literal_column("search_documents.search_vector")
+# Two arrays in one row: a record per hit (thousands for a common word) cost PostgreSQL and
+# asyncpg more than the scan (migration 0003).
 _TEXT_SCORES = (
-    f"SELECT service_id, ts_rank({RANK_WEIGHTS}, search_vector, q) "
+    f"SELECT array_agg(doc_key), array_agg(ts_rank({RANK_WEIGHTS}, search_vector, q)) "
     "FROM search_documents, to_tsquery('simple', $1) AS q WHERE search_vector @@ q"
 )
 # ranking_columns.COLUMNS, converted by the server.
 _COLUMN_ROWS = (
-    "SELECT service_id, service_id, status, category, provider_id, pricing_model, "
+    "SELECT doc_key, service_id, status, category, provider_id, pricing_model, "
     "price_per_1k::float8, usage_count, extract(epoch FROM created_at)::float8, "
     "compliance_score::float8, popularity_factor, performance_factor, compliance_factor, "
     "tags_text FROM search_documents"
@@ -70,9 +73,11 @@ class PostgresFtsIndex(BuiltinIndex):
         # SET LOCAL: this transaction (the search's read-only session) only.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
-    async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> Sequence[Any]:
+    async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> TextHits:
         driver = await driver_connection(session)
-        return list(await driver.fetch(_TEXT_SCORES, " | ".join(terms)))
+        keys, scores = await driver.fetchrow(_TEXT_SCORES, " | ".join(terms))
+        # array_agg over no rows is NULL
+        return np.array(keys or (), np.int64), np.array(scores or (), np.float64)
 
     async def _column_rows(self, session: AsyncSession) -> Sequence[Sequence[Any]]:
         driver = await driver_connection(session)

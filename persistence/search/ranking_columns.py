@@ -38,8 +38,11 @@ from persistence.search.result_cache import RankedResult
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+# A text query's hits: each one's row key and text score.
+TextHits = tuple[Ints, Floats]
 
-# What a snapshot row holds, in this order, after the dialect's row key. Plain values, as the
+# What a snapshot row holds, in this order, after the dialect's integer row key (SQLite's
+# ``rowid``, PostgreSQL's ``doc_key``: what its text engine returns per hit). Plain values, as the
 # dialects read them through the driver (a snapshot is 10,000s of rows, and SQLAlchemy's
 # decimals, datetimes and JSON cost several times the rest of the load): ``price_per_1k`` and
 # ``compliance_score`` as floats or None, ``created_at`` as epoch seconds, ``tags`` as a
@@ -121,7 +124,10 @@ class RankingColumns:
         columns = list(zip(*rows, strict=True)) if rows else [()] * (len(COLUMNS) + 1)
         keys, ids, status, category, provider, pricing, price, usage, created = columns[:9]
         compliance_score, popularity, performance, compliance, tags = columns[9:]
-        self.position = {key: i for i, key in enumerate(keys)}
+        # Row keys in order, and each one's position: hits are placed by binary search.
+        key_array = np.fromiter(keys, np.int64, size)
+        self._key_order: Ints = np.argsort(key_array, kind="stable")
+        self._sorted_keys: Ints = key_array[self._key_order]
         self.service_ids: list[str] = list(ids)
         # The service id's place in sorted order: every ranking ends with it.
         self.id_order: Ints = np.empty(size, np.int64)
@@ -145,26 +151,26 @@ class RankingColumns:
 
     def rank(
         self,
-        hits: Sequence[Sequence[Any]] | None,
+        hits: TextHits | None,
         flt: SearchFilter,
         ask: RankedQuery,
         window: int,
         terms: tuple[str, ...],
         score_type: type[np.floating[Any]] = np.float64,
     ) -> RankedResult:
-        """Rank ``hits`` (key, text score) of a full-text query, or every document when None
+        """Rank the ``hits`` (keys, text scores) of a full-text query, or every document when None
         (browse mode, relevance 0). ``score_type``: the precision the engine computes its text
         score in (PostgreSQL's ``ts_rank`` is a 4-byte float), so relevance is divided in it."""
         if hits is None:
             positions: Ints = np.arange(self.size, dtype=np.int64)
             text: Floats = np.zeros(self.size)
         else:
-            position = self.position
-            found = np.fromiter((position.get(h[0], -1) for h in hits), np.int64, len(hits))
-            scores = np.fromiter((h[1] for h in hits), np.float64, len(hits))
+            keys, scores = hits
+            places = np.searchsorted(self._sorted_keys, keys)
+            places[places == self.size] = 0
             # A hit written after this generation's snapshot waits for the next generation.
-            known = found >= 0
-            positions, text = found[known], scores[known]
+            known = self._sorted_keys[places] == keys if self.size else np.zeros(len(keys), bool)
+            positions, text = self._key_order[places[known]], scores[known]
         keep = self._accepted(positions, flt)
         positions, text = positions[keep], text[keep]
         relevance = self._relevance(text, score_type)

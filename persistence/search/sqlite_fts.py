@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Float,
@@ -41,6 +42,7 @@ from persistence.search.builtin import (
     driver_connection,
     json_tags_any,
 )
+from persistence.search.ranking_columns import TextHits
 from persistence.search.text import max_edits
 
 # bm25() weights, in the FTS5 column order: service_id, name, tags, category, provider, desc.
@@ -98,10 +100,12 @@ class SqliteFtsIndex(BuiltinIndex):
             hits, literal_column("search_documents.rowid") == hits.c.rowid
         )
 
-    async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> Sequence[Any]:
+    async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> TextHits:
         driver = await driver_connection(session)
         expression = " OR ".join(_quoted(t) for t in terms)
-        return list(await driver.execute_fetchall(_TEXT_SCORES, (expression,)))
+        rows = await driver.execute_fetchall(_TEXT_SCORES, (expression,))
+        keys = np.fromiter((row[0] for row in rows), np.int64, len(rows))
+        return keys, np.fromiter((row[1] for row in rows), np.float64, len(rows))
 
     async def _column_rows(self, session: AsyncSession) -> Sequence[Sequence[Any]]:
         driver = await driver_connection(session)
