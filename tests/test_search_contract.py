@@ -77,6 +77,17 @@ async def test_typo_finds_embedding_services_first(app: httpx.AsyncClient):
     assert categories[:embedding_count] == ["embeddings"] * embedding_count
 
 
+async def test_a_typo_beside_a_known_word_is_corrected_and_the_known_word_kept(
+    app: httpx.AsyncClient,
+):
+    typo = await search(app, query="multilingual embeddigns")
+    exact = await search(app, query="multilingual embeddings")
+    alone = await search(app, query="multilingual")
+    # Each word adds its matches: the typo's (as corrected, or matched fuzzily), and the known
+    # word's own, which its neighbour's correction leaves as it is.
+    assert typo["totalCount"] == exact["totalCount"] > alone["totalCount"] > 0
+
+
 async def test_a_word_the_index_knows_matches_only_itself(app: httpx.AsyncClient):
     # Typo tolerance is for words the index lacks: a correctly spelled word does not also
     # match its neighbours (on Elasticsearch, fuzzy matching only the unknown words).

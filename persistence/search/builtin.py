@@ -141,8 +141,8 @@ class BuiltinIndex(ABC):
         """Documents whose name has, for every word, a word starting with it."""
 
     @abstractmethod
-    def _vocabulary_candidates(self, tokens: Sequence[str]) -> ColumnElement[bool]:
-        """Vocabulary rows that may be the tokens themselves or their near misses."""
+    def _near_misses(self, words: Sequence[str]) -> ColumnElement[bool]:
+        """Vocabulary rows that may be near misses of the words (which the index lacks)."""
 
     @abstractmethod
     def _tags_any(self, tags: Sequence[str]) -> ColumnElement[bool]: ...
@@ -184,17 +184,15 @@ class BuiltinIndex(ABC):
         self, session: AsyncSession, tokens: list[str], known: Container[str] | None = None
     ) -> list[str]:
         # Most queries use words the index knows: the ranking snapshot's vocabulary (``known``)
-        # or a primary-key look-up settles that, and the near-miss search (pg_trgm on
-        # PostgreSQL: ≈ 10 ms for two long words at 10,000 terms) runs only when a word could
-        # need correcting. A word written after the snapshot is found by that search too.
+        # or a primary-key look-up settles that, and the near-miss search runs only for the
+        # words that could need correcting (one written after the snapshot is found by it).
         if known is None:
             known = await _known(session, tokens)
-        if all(t in known or max_edits(t) == 0 for t in tokens):
+        unknown = [t for t in dict.fromkeys(tokens) if t not in known and max_edits(t) > 0]
+        if not unknown:
             return list(tokens)
-        vocabulary = await session.scalars(
-            select(SearchTerm.term).where(self._vocabulary_candidates(tokens))
-        )
-        return correct_terms(tokens, vocabulary.all())
+        near = await session.scalars(select(SearchTerm.term).where(self._near_misses(unknown)))
+        return correct_terms(tokens, {*near.all(), *(t for t in tokens if t in known)})
 
     async def known_terms(self, tokens: Sequence[str]) -> set[str]:
         """The tokens the index's vocabulary holds (Elasticsearch matches these exactly)."""
@@ -263,10 +261,11 @@ class BuiltinIndex(ABC):
         The engine scores the text of the matches; the rest is done over the generation's
         ranking columns (ranking_columns.py)."""
         columns = await self.columns.at(current, lambda: self._snapshot(session, current))
-        terms = await self._corrected(session, tokens, columns.vocabulary) if tokens else []
+        terms: list[str] = []
         hits = None
-        if terms:
-            await self._before_ranking(session)
+        if tokens:
+            await self._before_ranking(session)  # the near-miss search is planned by it too
+            terms = await self._corrected(session, tokens, columns.vocabulary)
             hits = await self._text_scores(session, terms)
         window = -(-max(end, 1) // RANKED_WINDOW) * RANKED_WINDOW
         return columns.rank(hits, flt, ask, window, tuple(terms), self.text_score_type)

@@ -118,21 +118,19 @@ class SqliteFtsIndex(BuiltinIndex):
             "(SELECT service_id FROM search_fts WHERE search_fts MATCH :prefix)"
         ).bindparams(bindparam("prefix", expression))
 
-    def _vocabulary_candidates(self, tokens: Sequence[str]) -> ColumnElement[bool]:
+    def _near_misses(self, words: Sequence[str]) -> ColumnElement[bool]:
         ranges = []
-        for token in set(tokens):
-            edits = max_edits(token)
-            if edits == 0:
-                continue
-            first = token[0]
+        for word in words:
+            edits = max_edits(word)
+            first = word[0]
             ranges.append(
                 and_(
                     SearchTerm.term >= first,
                     SearchTerm.term < chr(ord(first) + 1),
-                    func.length(SearchTerm.term).between(len(token) - edits, len(token) + edits),
+                    func.length(SearchTerm.term).between(len(word) - edits, len(word) + edits),
                 )
             )
-        return or_(SearchTerm.term.in_(list(tokens)), *ranges)
+        return or_(*ranges)
 
     def _tags_any(self, tags: Sequence[str]) -> ColumnElement[bool]:
         return json_tags_any(tags)
