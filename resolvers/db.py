@@ -38,6 +38,13 @@ class RequestDB:
             return await self.session.scalar(statement)
 
     @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """The session, for reads made through it directly (a search) rather than through
+        the DataLoaders; they wait for the block to end."""
+        async with self.lock:
+            yield self.session
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One write transaction: commits on success, rolls everything back on any error.
 

@@ -3,6 +3,7 @@ search is answered from memory, and never once the index has changed, whoever ch
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from graph.runtime import Runtime
 from graph.settings import Settings
@@ -104,6 +106,27 @@ async def test_a_first_time_search_of_known_words_reads_no_vocabulary(
     # near misses, in the vocabulary table.
     assert [s for s in known.statements if "search_terms" in s] == []
     assert [s for s in typo.statements if "search_terms" in s] != []
+
+
+async def test_a_search_request_reads_through_one_connection(app: httpx.AsyncClient):
+    # The search and the loaders of its hits' services share the request's session.
+    pool = runtime_of(app).engine.sync_engine.pool
+    mine: contextvars.ContextVar[bool] = contextvars.ContextVar("mine", default=False)
+    checkouts: list[int] = []
+
+    def checkout(*_: Any) -> None:
+        if mine.get():  # this test's tasks only, not the gateway's background workers
+            checkouts.append(1)
+
+    event.listen(pool, "checkout", checkout)
+    token = mine.set(True)
+    try:
+        result = await _uncached(app, query="multilingual", first=3)
+    finally:
+        mine.reset(token)
+        event.remove(pool, "checkout", checkout)
+    assert result["edges"][0]["node"]["service"]["name"]
+    assert len(checkouts) == 1
 
 
 async def test_a_suspended_service_is_not_served_from_the_cache(app: httpx.AsyncClient):

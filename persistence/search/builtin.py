@@ -219,25 +219,37 @@ class BuiltinIndex(ABC):
             ]
         return MatchResult(matches, tuple(terms))
 
-    async def ranked_search(self, query: str, flt: SearchFilter, ask: RankedQuery) -> RankedPage:
+    async def ranked_search(
+        self, query: str, flt: SearchFilter, ask: RankedQuery, session: AsyncSession | None = None
+    ) -> RankedPage:
         """One page of the ranked result, the total and the facets. A search not answered
         yet under the index's current generation costs the text engine's statement (plus the
-        vocabulary look-up) and an in-memory ranking; the page's documents are read by key."""
+        vocabulary look-up) and an in-memory ranking; the page's documents are read by key.
+
+        ``session``: the caller's (a GraphQL request's, which goes on to load the hits'
+        services), read in its transaction; without one the search opens its own."""
+        if session is None:
+            async with self.session_factory() as own:
+                return await self._ranked_search(own, query, flt, ask)
+        return await self._ranked_search(session, query, flt, ask)
+
+    async def _ranked_search(
+        self, session: AsyncSession, query: str, flt: SearchFilter, ask: RankedQuery
+    ) -> RankedPage:
         tokens = tuple(tokenize(query))
         key = (tokens, flt, ask.sort, ask.weights)
         end = ask.offset + ask.limit
-        async with self.session_factory() as session:
-            # Read before the index itself: the rows read below are of this generation or newer.
-            current = await generation.current(session)
-            result = self.results.get(current, key)
-            if result is None or not result.covers(end):
-                result = await self._rank(session, current, list(tokens), flt, ask, end)
-                self.results.put(current, key, result)
-            window = result.ranked[ask.offset : end]
-            missing = [sid for sid, _ in window if sid not in result.docs]
-            if missing:
-                rows = await session.execute(_PAGE_DOCUMENTS, {"ids": missing})
-                result.add_documents(to_indexed(row) for row in rows)
+        # Read before the index itself: the rows read below are of this generation or newer.
+        current = await generation.current(session)
+        result = self.results.get(current, key)
+        if result is None or not result.covers(end):
+            result = await self._rank(session, current, list(tokens), flt, ask, end)
+            self.results.put(current, key, result)
+        window = result.ranked[ask.offset : end]
+        missing = [sid for sid, _ in window if sid not in result.docs]
+        if missing:
+            rows = await session.execute(_PAGE_DOCUMENTS, {"ids": missing})
+            result.add_documents(to_indexed(row) for row in rows)
         # A document removed by a write that committed after the generation was read is
         # left out; the next search, under the new generation, ranks without it.
         hits = [

@@ -74,18 +74,21 @@ class SearchIndexes:
                 return Answer(await self.builtin.match(query, flt), self.builtin.name, True)
         return Answer(await self.builtin.match(query, flt), self.builtin.name, False)
 
-    async def ranked(self, query: str, flt: SearchFilter, ask: RankedQuery) -> RankedAnswer:
-        """One ranked page: every engine ranks, pages, counts and facets natively."""
+    async def ranked(
+        self, query: str, flt: SearchFilter, ask: RankedQuery, session: AsyncSession | None = None
+    ) -> RankedAnswer:
+        """One ranked page: every engine ranks, pages, counts and facets natively. The
+        built-in engine reads through ``session`` when given (``BuiltinIndex.ranked_search``)."""
         if self.elastic is not None:
             try:
                 page = await self.elastic.ranked_search(query, flt, ask)
                 return RankedAnswer(page, self.elastic.name, False)
             except SearchBackendUnavailable as exc:
                 log.warning("search falls back to the built-in index: %s", exc)
-                page = await self.builtin.ranked_search(query, flt, ask)
+                page = await self.builtin.ranked_search(query, flt, ask, session)
                 return RankedAnswer(page, self.builtin.name, True)
         return RankedAnswer(
-            await self.builtin.ranked_search(query, flt, ask), self.builtin.name, False
+            await self.builtin.ranked_search(query, flt, ask, session), self.builtin.name, False
         )
 
     async def suggest(

@@ -64,6 +64,7 @@ class Query:
             sort=search_resolvers.SearchSort(sort.value) if sort else None,
             first=first,
             after=after,
+            db=info.context.db,
         )
         if page.degraded:
             mark_degraded(info.context)
