@@ -27,6 +27,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLEnumType,
@@ -102,6 +103,36 @@ def prefetchable(resolve: Callable[..., Any]) -> Callable[..., Any]:
     return resolver
 
 
+_MAY_BATCH: WeakKeyDictionary[GraphQLObjectType, bool] = WeakKeyDictionary()
+
+
+def _may_batch(item_type: GraphQLObjectType) -> bool:
+    """Whether a batch field can lie beneath objects of this type (directly, or through plain
+    attributes): lists of anything else (facet values, score breakdowns) are not planned."""
+    known = _MAY_BATCH.get(item_type)
+    if known is None:
+        known = _MAY_BATCH[item_type] = _reaches_batch(item_type, set())
+    return known
+
+
+def _reaches_batch(item_type: GraphQLObjectType, seen: set[GraphQLObjectType]) -> bool:
+    if item_type in seen:
+        return False
+    seen.add(item_type)
+    for field in item_type.fields.values():
+        extensions = field.extensions or {}
+        if BATCH in extensions:
+            return True
+        nested = get_nullable_type(field.type)
+        if (
+            PLAIN_ATTRIBUTE in extensions
+            and isinstance(nested, GraphQLObjectType)
+            and _reaches_batch(nested, seen)
+        ):
+            return True
+    return False
+
+
 def _plain_leaf_value(source: Any, leaf: PlainLeaf) -> Any:
     """The completed value of a plain leaf field, or ``Undefined`` to complete it in full."""
     try:
@@ -171,7 +202,7 @@ class LookAheadExecutor(FanOutExecutor):
         complete = super().complete_list_value
         if isinstance(result, list) and result:
             item_type = get_nullable_type(return_type.of_type)
-            if isinstance(item_type, GraphQLObjectType):
+            if isinstance(item_type, GraphQLObjectType) and _may_batch(item_type):
                 present = [item for item in result if item is not None]
                 jobs = self._plan(item_type, field_details_list, present) if present else []
                 if jobs:
@@ -227,7 +258,11 @@ class LookAheadExecutor(FanOutExecutor):
                 continue
             attribute = field.extensions.get(PLAIN_ATTRIBUTE)
             nested = get_nullable_type(field.type)
-            if attribute is not None and isinstance(nested, GraphQLObjectType):
+            if (
+                attribute is not None
+                and isinstance(nested, GraphQLObjectType)
+                and _may_batch(nested)
+            ):
                 children = [c for c in (getattr(i, attribute) for i in items) if c is not None]
                 if children:
                     jobs.extend(self._plan(nested, sub_details, children))

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import GraphQLField, GraphQLObjectType, GraphQLString
 from strawberry.permission import BasePermission
 
 from graph.composition import ComposedSchema, CompositionError, Subgraph
 from graph.fanout import FanOutExecutor
-from graph.look_ahead import LookAheadExecutor
+from graph.look_ahead import BATCH, PLAIN_ATTRIBUTE, LookAheadExecutor, _may_batch
 
 LABELS = {"1": "one", "2": "two", "3": "three", "4": "four"}
 
@@ -305,3 +306,21 @@ async def test_a_prefetched_value_serves_only_the_field_it_was_loaded_for() -> N
     assert (data, errors) == (await _run(FanOutExecutor, query))[:2]
     assert data == {"shared": [{"s": 2, "itself": {"s": 7}}, {"s": 4, "itself": {"s": 14}}]}
     assert calls.batch == [["1", "2"]] and calls.single == ["1", "2"]
+
+
+def test_a_list_is_planned_only_when_a_batch_field_can_lie_beneath_its_items() -> None:
+    def plain(of: Any, name: str) -> GraphQLField:
+        return GraphQLField(of, extensions={PLAIN_ATTRIBUTE: name})
+
+    leaf = GraphQLObjectType("Leaf", {"value": GraphQLField(GraphQLString)})
+    batched = GraphQLObjectType(
+        "Batched", {"score": GraphQLField(GraphQLString, extensions={BATCH: object()})}
+    )
+    # Two types that reach each other through plain attributes, and only one the batch.
+    first: GraphQLObjectType = GraphQLObjectType(
+        "First", lambda: {"second": plain(second, "second"), "leaf": plain(leaf, "leaf")}
+    )
+    second: GraphQLObjectType = GraphQLObjectType(
+        "Second", lambda: {"first": plain(first, "first"), "batched": plain(batched, "batched")}
+    )
+    assert [_may_batch(t) for t in (leaf, batched, first, second)] == [False, True, True, True]
