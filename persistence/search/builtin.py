@@ -158,7 +158,8 @@ class BuiltinIndex(ABC):
         """Drop the given documents (all when ``ids`` is None) from the text index."""
 
     async def _before_ranking(self, session: AsyncSession) -> None:
-        """Session settings the text scores statement needs (none by default)."""
+        """Session settings the near-miss search and the text scores statement need (none by
+        default)."""
         return None
 
     # --- reads -----------------------------------------------------------------------------
@@ -224,7 +225,8 @@ class BuiltinIndex(ABC):
     ) -> RankedPage:
         """One page of the ranked result, the total and the facets. A search not answered
         yet under the index's current generation costs the text engine's statement (plus the
-        vocabulary look-up) and an in-memory ranking; the page's documents are read by key.
+        near-miss search for words the index lacks) and an in-memory ranking; the page's
+        documents are read by key.
 
         ``session``: the caller's (a GraphQL request's, which goes on to load the hits'
         services), read in its transaction; without one the search opens its own."""
@@ -283,6 +285,7 @@ class BuiltinIndex(ABC):
         return columns.rank(hits, flt, ask, window, tuple(terms), self.text_score_type)
 
     async def _snapshot(self, session: AsyncSession, current: int) -> RankingColumns:
+        """Generation ``current``'s ranking columns and vocabulary."""
         rows = await self._column_rows(session)
         vocabulary = await session.scalars(select(SearchTerm.term))
         return RankingColumns(current, rows, vocabulary.all())
