@@ -28,7 +28,7 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -37,6 +37,8 @@ INLINE_BUDGET_SECONDS = 0.002
 # microseconds of work, so the budget is kept closely and the handler stays cheap.
 PROGRESS_INSTRUCTIONS = 2_000
 LONG_READS_REMEMBERED = 256
+
+T = TypeVar("T")
 
 
 class InlineReadsConnection(aiosqlite.Connection):
@@ -99,6 +101,12 @@ class InlineReadsConnection(aiosqlite.Connection):
                 return cursor.fetchall()
 
             return await super()._execute(execute_and_fetch)
+
+    async def on_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` with the sqlite3 connection on the connection's thread: a long read that
+        makes something compact of its rows as it fetches them."""
+        result: T = await super()._execute(lambda: fn(self._conn))
+        return result
 
     def _within_budget(self, fn: Callable[..., Any], *args: Any) -> Any:
         connection = self._conn

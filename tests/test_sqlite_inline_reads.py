@@ -5,6 +5,7 @@ itself, through a function registered on the connection."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -51,6 +52,16 @@ async def test_a_short_select_runs_on_the_calling_thread(
     connection: InlineReadsConnection,
 ) -> None:
     assert await query(connection, "SELECT thread_id()") == [(threading.get_ident(),)]
+
+
+async def test_a_function_given_the_connection_runs_on_its_thread(
+    connection: InlineReadsConnection,
+) -> None:
+    def read(conn: sqlite3.Connection) -> tuple[int, list[tuple[object, ...]]]:
+        return threading.get_ident(), conn.execute("SELECT thread_id()").fetchall()
+
+    ran_on, rows = await connection.on_thread(read)
+    assert ran_on != threading.get_ident() and rows == [(ran_on,)]
 
 
 async def test_writes_and_with_statements_keep_the_connection_thread(
