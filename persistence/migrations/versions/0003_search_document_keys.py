@@ -7,7 +7,7 @@ Create Date: 2026-12-02 10:00:00.000000
 A full-text query returns a key and a text score per hit (thousands for a common word), and
 the ranking maps each key to its place in the in-memory ranking columns. The service id, a
 36-character text, made PostgreSQL send and asyncpg decode one record per hit; an integer key
-lets the query return two arrays in one row (≈ 35 % of a broad first-time query's text
+lets the query return them packed in one row (≈ 35 % of a broad first-time query's text
 statement, docs/benchmarks.md). Like the tsvector column, it is PostgreSQL's own and not in the
 SQLAlchemy model: on SQLite, the document row's ``rowid`` (shared with its FTS5 row) is the key.
 """
