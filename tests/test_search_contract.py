@@ -218,6 +218,12 @@ async def test_unknown_category_is_an_empty_result(app: httpx.AsyncClient):
     assert result["pageInfo"]["hasNextPage"] is False
 
 
+async def test_a_word_nothing_contains_is_an_empty_result(app: httpx.AsyncClient):
+    result = await search(app, query="xylophone")
+    assert (result["totalCount"], result["edges"]) == (0, [])
+    assert result["facets"]["tags"] == [] and result["pageInfo"]["hasNextPage"] is False
+
+
 # --- facets, sorting, paging -------------------------------------------------------------------
 
 
