@@ -11,14 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from graph.runtime import Runtime
 from graph.settings import Settings
 from persistence.models import ServiceStatus
 from persistence.search import builtin
+from persistence.search.base import SearchFilter
 from persistence.search.documents import load_documents
-from persistence.search.ranked import FacetCounts
+from persistence.search.ranked import FacetCounts, RankedQuery, RankWeights
 from persistence.search.result_cache import RankedResult, ResultCache
 from tests.search_support import (
     SEARCH_BACKENDS,
@@ -127,6 +128,20 @@ async def test_a_search_request_reads_through_one_connection(app: httpx.AsyncCli
         event.remove(pool, "checkout", checkout)
     assert result["edges"][0]["node"]["service"]["name"]
     assert len(checkouts) == 1
+
+
+@pytest.mark.parametrize("search_backend", ["postgres"])
+async def test_a_search_leaves_the_callers_session_settings_as_they_were(app: httpx.AsyncClient):
+    # PostgreSQL plans the search's own statements for their words (docs/search.md); the
+    # request's loaders that read on in the same transaction keep their prepared plans.
+    runtime = runtime_of(app)
+    async with runtime.session_factory() as session:
+        before = await session.scalar(text("SHOW plan_cache_mode"))
+        flt = SearchFilter(statuses=("ACTIVE",))
+        ask = RankedQuery((), "RELEVANCE", 0, 3, RankWeights(0.4, 0.2, 0.2, 0.2))
+        page = await runtime.search.builtin.ranked_search("multilingual", flt, ask, session)
+        assert page.hits and session.in_transaction()
+        assert await session.scalar(text("SHOW plan_cache_mode")) == before
 
 
 async def test_a_suspended_service_is_not_served_from_the_cache(app: httpx.AsyncClient):

@@ -162,6 +162,10 @@ class BuiltinIndex(ABC):
         default)."""
         return None
 
+    async def _after_ranking(self, session: AsyncSession) -> None:
+        """Undo ``_before_ranking``: the session may be a request's, which reads on."""
+        return None
+
     # --- reads -----------------------------------------------------------------------------
 
     def _filter_clauses(self, flt: SearchFilter) -> list[ColumnElement[bool]]:
@@ -281,6 +285,7 @@ class BuiltinIndex(ABC):
             await self._before_ranking(session)  # the near-miss search is planned by it too
             terms = await self._corrected(session, tokens, columns.vocabulary)
             hits = await self._text_scores(session, terms)
+            await self._after_ranking(session)
         window = -(-max(end, 1) // RANKED_WINDOW) * RANKED_WINDOW
         return columns.rank(hits, flt, ask, window, tuple(terms), self.text_score_type)
 

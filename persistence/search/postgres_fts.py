@@ -74,8 +74,13 @@ class PostgresFtsIndex(BuiltinIndex):
         # the GIN index, twice as slow as the sequential scan a broad query (most of the
         # catalog) needs, and scans the vocabulary instead of using its trigram index. Plan
         # each ranking (and near-miss search) for its own words; planning costs well under 1 ms.
-        # SET LOCAL: this transaction (the search's read-only session) only.
+        # SET LOCAL: this transaction only, and only until _after_ranking.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+    async def _after_ranking(self, session: AsyncSession) -> None:
+        # The request's loaders read on in this transaction: with custom plans, each of their
+        # prepared statements would be planned again on every execution.
+        await session.execute(text("SET LOCAL plan_cache_mode TO DEFAULT"))
 
     async def _text_scores(self, session: AsyncSession, terms: Sequence[str]) -> TextHits:
         driver = await driver_connection(session)
