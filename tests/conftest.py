@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graph.app import create_app
@@ -80,6 +81,29 @@ async def _postgres_migrated() -> str:
         await upgrade(url)
         _prepared["postgres"] = url
     return str(_prepared["postgres"])
+
+
+async def empty_postgres_database(suffix: str) -> str:
+    """A PostgreSQL database of its own beside the test database (``<test db>_<suffix>``),
+    created if missing and emptied, for tests that need more than the shared one."""
+    test_url = make_url(service_url("MARKETPLACE_TEST_DATABASE_URL"))
+    name = f"{test_url.database}_{suffix}"
+    admin = create_engine(test_url.set(database="postgres").render_as_string(False))
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        exists = await conn.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        )
+        if not exists:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    url = test_url.set(database=name).render_as_string(False)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    return url
 
 
 async def _truncate_postgres(url: str) -> None:

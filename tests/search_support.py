@@ -96,24 +96,26 @@ def names(result: dict[str, Any]) -> list[str]:
     return [e["node"]["service"]["name"] for e in result["edges"]]
 
 
-async def change_status(app: httpx.AsyncClient, slug: str, status: ServiceStatus) -> None:
+async def change_service(app: httpx.AsyncClient, slug: str, event: str, **values: Any) -> None:
     """A catalog change as the publishing path makes it: the row and its outbox event in one
     transaction."""
     async with runtime_of(app).session_factory() as session, session.begin():
         service = await session.scalar(select(Service).where(Service.slug == slug))
         assert service is not None
-        await session.execute(
-            update(Service).where(Service.id == service.id).values(status=status.value)
-        )
+        await session.execute(update(Service).where(Service.id == service.id).values(**values))
         session.add(
             GovernanceEvent(
-                type="SERVICE_STATUS_CHANGED",
+                type=event,
                 occurred_at=datetime.now(UTC),
                 service_id=service.id,
                 actor="test",
-                payload={"status": status.value},
+                payload={k: str(v) for k, v in values.items()},
             )
         )
+
+
+async def change_status(app: httpx.AsyncClient, slug: str, status: ServiceStatus) -> None:
+    await change_service(app, slug, "SERVICE_STATUS_CHANGED", status=status.value)
 
 
 async def within(seconds: float, check: Callable[[], Awaitable[bool]]) -> float:

@@ -22,6 +22,7 @@ from resolvers.search_ranking import Weights
 from tests.conftest import gql
 from tests.search_support import (
     SEARCH_BACKENDS,
+    change_service,
     change_status,
     indexed,
     runtime_of,
@@ -315,6 +316,29 @@ async def test_suspended_service_leaves_and_reinstated_returns_within_a_second(
         return "lexica-rerank-v2" in await rerank_slugs()
 
     await within(1.0, back)
+
+
+async def test_an_edited_service_is_found_by_its_new_words_within_a_second(
+    app: httpx.AsyncClient,
+):
+    async def slugs(query: str) -> set[str]:
+        result = await search(app, query=query, first=50)
+        return {e["node"]["service"]["slug"] for e in result["edges"]}
+
+    assert "lexica-rerank-v2" in await slugs("rerank")
+    await change_service(
+        app,
+        "lexica-rerank-v2",
+        "SERVICE_UPDATED",
+        name="Lexica Quokka",
+        description="Orders passages for retrieval.",
+    )
+
+    async def renamed() -> bool:
+        return "lexica-rerank-v2" in await slugs("quokka")
+
+    await within(1.0, renamed)
+    assert "lexica-rerank-v2" not in await slugs("rerank")
 
 
 # --- statement count ---------------------------------------------------------------------------

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.auth import issue_token
@@ -28,7 +26,7 @@ from persistence.database import create_engine
 from persistence.migrate import upgrade
 from persistence.models import Provider, Service, ServiceStatus
 from resolvers.events import GovernanceEventType, emit_event
-from tests.conftest import ROOT, service_url
+from tests.conftest import ROOT, empty_postgres_database, service_url
 from tests.subscription_support import (
     GOVERNANCE_EVENTS,
     PROTOCOLS,
@@ -42,23 +40,7 @@ DELIVERY_DEADLINE_S = 1.0
 
 async def _replica_database() -> str:
     """A database of its own (the processes outlive single tests), emptied and migrated."""
-    test_url = make_url(service_url("MARKETPLACE_TEST_DATABASE_URL"))
-    name = f"{test_url.database}_replicas"
-    admin = create_engine(test_url.set(database="postgres").render_as_string(False))
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        exists = await conn.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-        )
-        if not exists:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    url = test_url.set(database=name).render_as_string(False)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
+    url = await empty_postgres_database("replicas")
     await upgrade(url)
     return url
 

@@ -2,9 +2,10 @@
 
 The built-in index lives in the application database. Each listed service has one
 ``search_documents`` row holding what search filters, facets and ranks on (so a search reads
-one table, never the catalog joins). The text index beside it is backend-specific and managed
-by the initial migration only: an FTS5 virtual table ``search_fts`` on SQLite, and a generated
-``search_vector`` tsvector column with a GIN index on PostgreSQL.
+one table, never the catalog joins). The text index beside it is backend-specific, created by
+the migrations and written by the engines (persistence/search/): an FTS5 table ``search_fts``
+on SQLite, and on PostgreSQL a table ``search_text`` of each document's key (``doc_key``, an
+identity column of PostgreSQL's own) and weighted tsvector with a GIN index.
 """
 
 from __future__ import annotations
