@@ -10,11 +10,11 @@ from typing import Any, Generic, TypeVar
 import semver
 from sqlalchemy import ColumnElement, Select, Text, and_, cast, exists, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import aliased
 
 from graph.errors import bad_input
 from persistence.models import Provider, Service, ServicePricing, ServiceStatus, ServiceVersion
-from resolvers.db import RequestDB, rows_by_unique_key
+from persistence.models.records import ServiceRecord
+from resolvers.db import RequestDB, records_by_unique_key
 from resolvers.pagination import PageArgs
 
 # What a catalog listing shows when the caller does not filter by status.
@@ -42,20 +42,27 @@ class Page(Generic[T]):
     count_statement: Select[Any] | None = field(default=None, repr=False)
 
 
+# Listings read Core rows of the table (persistence/models/records.py), so their clauses are
+# on its columns: an ORM attribute anywhere in a statement sends it through the ORM's
+# compilation and execution.
+_services = Service.__table__
+_s = _services.c
+
+
 def _tags_any(db: RequestDB, tags: Sequence[str]) -> ColumnElement[bool]:
     if db.session.bind is not None and db.session.bind.dialect.name == "postgresql":
-        return Service.tags.op("?|")(cast(list(tags), ARRAY(Text())))
-    each = func.json_each(Service.tags).table_valued("value")
+        return _s.tags.op("?|")(cast(list(tags), ARRAY(Text())))
+    each = func.json_each(_s.tags).table_valued("value")
     return exists(select(1).select_from(each).where(each.c.value.in_(list(tags))))
 
 
 def _filter_clauses(db: RequestDB, flt: ServiceFilter) -> list[ColumnElement[bool]]:
     statuses = flt.statuses or LISTED_STATUSES
-    clauses: list[ColumnElement[bool]] = [Service.status.in_([s.value for s in statuses])]
+    clauses: list[ColumnElement[bool]] = [_s.status.in_([s.value for s in statuses])]
     if flt.categories:
-        clauses.append(Service.category.in_(flt.categories))
+        clauses.append(_s.category.in_(flt.categories))
     if flt.provider_ids:
-        clauses.append(Service.provider_id.in_(flt.provider_ids))
+        clauses.append(_s.provider_id.in_(flt.provider_ids))
     if flt.tags:
         clauses.append(_tags_any(db, flt.tags))
     return clauses
@@ -66,28 +73,28 @@ def _after_clause(after: tuple[Any, ...] | None) -> ColumnElement[bool] | None:
         return None
     if len(after) != 2 or not all(isinstance(part, str) for part in after):
         raise bad_input("Invalid cursor.", field="after")
-    return tuple_(Service.name, Service.id) > tuple_(after[0], after[1])
+    return tuple_(_s.name, _s.id) > tuple_(after[0], after[1])
 
 
-def service_cursor_key(service: Service) -> list[str]:
+def service_cursor_key(service: ServiceRecord) -> list[str]:
     return [service.name, service.id]
 
 
-async def list_services(db: RequestDB, flt: ServiceFilter, page: PageArgs) -> Page[Service]:
+async def list_services(db: RequestDB, flt: ServiceFilter, page: PageArgs) -> Page[ServiceRecord]:
     clauses = _filter_clauses(db, flt)
     after = _after_clause(page.after)
     stmt = (
-        select(Service)
+        select(_services)
         .where(and_(*clauses), *([after] if after is not None else []))
-        .order_by(Service.name, Service.id)
+        .order_by(_s.name, _s.id)
         .limit(page.first + 1)
     )
-    rows = list(await db.scalars(stmt)) if page.first else []
+    rows: list[ServiceRecord] = list(await db.rows(stmt)) if page.first else []
     return Page(
         rows=rows[: page.first],
         has_next=len(rows) > page.first,
         has_previous=page.after is not None,
-        count_statement=select(func.count()).select_from(Service).where(and_(*clauses)),
+        count_statement=select(func.count()).select_from(_services).where(and_(*clauses)),
     )
 
 
@@ -113,10 +120,10 @@ async def count(db: RequestDB, statement: Select[Any]) -> int:
 # --- batch functions behind the DataLoaders (one statement per batch) ---------------------
 
 
-services_by_id = rows_by_unique_key(Service, Service.id)
-services_by_slug = rows_by_unique_key(Service, Service.slug)
-providers_by_id = rows_by_unique_key(Provider, Provider.id)
-providers_by_slug = rows_by_unique_key(Provider, Provider.slug)
+services_by_id = records_by_unique_key(_services, "id")
+services_by_slug = records_by_unique_key(_services, "slug")
+providers_by_id = records_by_unique_key(Provider.__table__, "id")
+providers_by_slug = records_by_unique_key(Provider.__table__, "slug")
 
 
 def semver_key(version: str) -> semver.Version:
@@ -166,7 +173,7 @@ ProviderServicesKey = tuple[str, int, tuple[Any, ...] | None]
 
 async def services_page_by_provider(
     db: RequestDB, keys: Sequence[ProviderServicesKey]
-) -> list[Page[Service]]:
+) -> list[Page[ServiceRecord]]:
     """``Provider.services(first, after)`` for many providers: one statement per (first, after).
 
     A window function numbers each provider's services, so a single query returns the first
@@ -175,7 +182,7 @@ async def services_page_by_provider(
     groups: dict[tuple[int, tuple[Any, ...] | None], set[str]] = defaultdict(set)
     for provider_id, first, after in keys:
         groups[(first, after)].add(provider_id)
-    results: dict[ProviderServicesKey, Page[Service]] = {}
+    results: dict[ProviderServicesKey, Page[ServiceRecord]] = {}
     for (first, after), provider_ids in groups.items():
         clauses = _filter_clauses(db, ServiceFilter(provider_ids=tuple(provider_ids)))
         after_clause = _after_clause(after)
@@ -183,21 +190,20 @@ async def services_page_by_provider(
             clauses.append(after_clause)
         numbered = (
             select(
-                Service,
+                _services,
                 func.row_number()
-                .over(partition_by=Service.provider_id, order_by=(Service.name, Service.id))
+                .over(partition_by=_s.provider_id, order_by=(_s.name, _s.id))
                 .label("rn"),
             )
             .where(and_(*clauses))
             .subquery()
         )
-        service_alias = aliased(Service, numbered)
-        rows = await db.scalars(
-            select(service_alias)
+        rows = await db.rows(
+            select(numbered)
             .where(numbered.c.rn <= first + 1)
             .order_by(numbered.c.provider_id, numbered.c.rn)
         )
-        by_provider: dict[str, list[Service]] = defaultdict(list)
+        by_provider: dict[str, list[ServiceRecord]] = defaultdict(list)
         for row in rows:
             by_provider[row.provider_id].append(row)
         for provider_id in provider_ids:
@@ -211,7 +217,7 @@ async def services_page_by_provider(
 async def service_counts_by_provider(db: RequestDB, provider_ids: Sequence[str]) -> list[int]:
     clauses = _filter_clauses(db, ServiceFilter(provider_ids=tuple(provider_ids)))
     result = await db.execute(
-        select(Service.provider_id, func.count()).where(*clauses).group_by(Service.provider_id)
+        select(_s.provider_id, func.count()).where(*clauses).group_by(_s.provider_id)
     )
     counts = {provider_id: n for provider_id, n in result.all()}
     return [int(counts.get(i, 0)) for i in provider_ids]

@@ -22,29 +22,36 @@ from persistence.models import (
     Provider,
     Service,
 )
+from persistence.models.records import ComplianceRecord
 from resolvers.catalog import Page
 from resolvers.db import RequestDB
 from resolvers.pagination import PageArgs
 
-# Built once, the ids an expanding bind parameter: constructing the windowed subquery and its
-# cache key cost ≈ 0.3 ms per call, and every `compliance` field batch made one
-# (docs/performance.md, "Third pass"); binding the ids with ``params`` costs ≈ 20 µs.
+# Built once, the ids an expanding bind parameter bound at execution: constructing the
+# windowed subquery and its cache key cost ≈ 0.3 ms per call, and every `compliance` field
+# batch made one (docs/performance.md, "Third pass"). On the table's columns, so the loader's
+# variant reads Core rows (persistence/models/records.py).
+_checks = ComplianceCheck.__table__.c
 _NEWEST_CHECKS = (
     select(
-        ComplianceCheck.id,
+        _checks.id,
         func.row_number()
         .over(
-            partition_by=ComplianceCheck.service_id,
-            order_by=(ComplianceCheck.checked_at.desc(), ComplianceCheck.id.desc()),
+            partition_by=_checks.service_id, order_by=(_checks.checked_at.desc(), _checks.id.desc())
         )
         .label("rn"),
     )
-    .where(ComplianceCheck.service_id.in_(bindparam("service_ids", expanding=True)))
+    .where(_checks.service_id.in_(bindparam("service_ids", expanding=True)))
     .subquery()
 )
 _LATEST_CHECKS = (
     select(ComplianceCheck)
     .join(_NEWEST_CHECKS, _NEWEST_CHECKS.c.id == ComplianceCheck.id)
+    .where(_NEWEST_CHECKS.c.rn == 1)
+)
+_LATEST_CHECK_ROWS = (
+    select(ComplianceCheck.__table__)
+    .join(_NEWEST_CHECKS, _NEWEST_CHECKS.c.id == _checks.id)
     .where(_NEWEST_CHECKS.c.rn == 1)
 )
 
@@ -56,8 +63,8 @@ def latest_checks_statement(service_ids: Sequence[str]) -> Select[ComplianceChec
 
 async def latest_compliance_by_service(
     db: RequestDB, service_ids: Sequence[str]
-) -> list[ComplianceCheck | None]:
-    rows = await db.scalars(latest_checks_statement(service_ids))
+) -> list[ComplianceRecord | None]:
+    rows = await db.rows(_LATEST_CHECK_ROWS, {"service_ids": sorted(set(service_ids))})
     by_service = {row.service_id: row for row in rows}
     return [by_service.get(i) for i in service_ids]
 

@@ -12,16 +12,14 @@ from strawberry.dataloader import DataLoader
 from persistence.models import (
     ApiKey,
     AuditEntry,
-    ComplianceCheck,
     Consumer,
     Plan,
-    Provider,
     QuotaCounter,
-    Service,
     ServicePricing,
     ServiceVersion,
     Subscription,
 )
+from persistence.models.records import ComplianceRecord, ProviderRecord, ServiceRecord
 from resolvers import catalog, governance, search, usage
 from resolvers.catalog import Page, ProviderServicesKey
 from resolvers.db import RequestDB
@@ -46,15 +44,15 @@ def _make_loader(
 
 @dataclass
 class Loaders:
-    service_by_id: DataLoader[str, Service | None]
-    service_by_slug: DataLoader[str, Service | None]
-    provider_by_id: DataLoader[str, Provider | None]
-    provider_by_slug: DataLoader[str, Provider | None]
+    service_by_id: DataLoader[str, ServiceRecord | None]
+    service_by_slug: DataLoader[str, ServiceRecord | None]
+    provider_by_id: DataLoader[str, ProviderRecord | None]
+    provider_by_slug: DataLoader[str, ProviderRecord | None]
     versions_by_service: DataLoader[str, list[ServiceVersion]]
     pricing_by_service: DataLoader[str, ServicePricing | None]
-    services_page_by_provider: DataLoader[ProviderServicesKey, Page[Service]]
+    services_page_by_provider: DataLoader[ProviderServicesKey, Page[ServiceRecord]]
     service_count_by_provider: DataLoader[str, int]
-    compliance_by_service: DataLoader[str, ComplianceCheck | None]
+    compliance_by_service: DataLoader[str, ComplianceRecord | None]
     audit_trail_by_service: DataLoader[governance.AuditTrailKey, list[AuditEntry]]
     usage_totals_by_service: DataLoader[usage.UsageStatsKey, usage.UsageTotals]
     similar_services: DataLoader[search.SimilarKey, list[str]]

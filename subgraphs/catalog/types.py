@@ -12,6 +12,7 @@ import strawberry
 from graph.context import GatewayContext, GatewayInfo
 from graph.permissions import SeesProviderSecrets
 from persistence import models
+from persistence.models.records import ProviderRecord, ServiceRecord
 from resolvers import catalog
 from resolvers.catalog import Page
 from resolvers.pagination import encode_cursor, page_args
@@ -73,7 +74,7 @@ class Service:
     upstream_auth_header: strawberry.Private[str | None]
 
     @classmethod
-    def from_model(cls, row: models.Service) -> Service:
+    def from_model(cls, row: ServiceRecord) -> Service:
         return cls(
             id=strawberry.ID(row.id),
             slug=row.slug,
@@ -166,7 +167,7 @@ class ServiceConnection:
 
     @classmethod
     def from_page(
-        cls, page: Page[models.Service], count: Callable[[], Awaitable[int]]
+        cls, page: Page[ServiceRecord], count: Callable[[], Awaitable[int]]
     ) -> ServiceConnection:
         edges = [
             ServiceEdge(
@@ -196,7 +197,7 @@ class Provider:
     created_at: datetime
 
     @classmethod
-    def from_model(cls, row: models.Provider) -> Provider:
+    def from_model(cls, row: ProviderRecord) -> Provider:
         return cls(
             id=strawberry.ID(row.id),
             slug=row.slug,

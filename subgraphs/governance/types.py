@@ -14,6 +14,7 @@ from graph.context import GatewayContext, GatewayInfo
 from graph.errors import bad_input
 from graph.permissions import IsServiceOwner, requires
 from persistence import models
+from persistence.models.records import ComplianceRecord
 from resolvers.pagination import MAX_PAGE_SIZE
 
 Enforcement = models.Enforcement
@@ -36,7 +37,7 @@ class ComplianceReport:
     checked_at: datetime
 
     @classmethod
-    def from_model(cls, row: models.ComplianceCheck) -> ComplianceReport:
+    def from_model(cls, row: ComplianceRecord) -> ComplianceReport:
         return cls(
             compliant=row.compliant,
             score=row.score,
