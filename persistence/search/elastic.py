@@ -191,7 +191,12 @@ class ElasticsearchIndex:
         (``fuzziness: AUTO``) for the others. Fuzzy matching every word made a broad query
         twice as slow (≈ 17 against ≈ 8 ms for its two requests at 10,000 services) and
         matched correctly spelled words' neighbours too (``code`` also found ``node``); the
-        built-in engines likewise correct only the words their vocabulary lacks."""
+        built-in engines likewise correct only the words their vocabulary lacks.
+
+        ``prefix_length: 1``: a fuzzy word keeps its first letter, as SQLite's near-miss search
+        assumes (the first letter is rarely the mistyped one). Without it, every field's whole
+        term dictionary was walked for each unknown word: the typo shape's first-time p95
+        through GraphQL was 32–35 ms, a third above the other shapes'."""
         if not words:
             return None
         known = await self.known_words(words)
@@ -199,7 +204,10 @@ class ElasticsearchIndex:
             {"multi_match": {"query": " ".join(group), "fields": TEXT_FIELDS, **extra}}
             for group, extra in (
                 ([w for w in words if w in known], {"operator": "or"}),
-                ([w for w in words if w not in known], {"operator": "or", "fuzziness": "AUTO"}),
+                (
+                    [w for w in words if w not in known],
+                    {"operator": "or", "fuzziness": "AUTO", "prefix_length": 1},
+                ),
             )
             if group
         ]
