@@ -15,7 +15,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased
 
 from graph.errors import bad_input
 from persistence.models import Service, ServiceStatus
@@ -182,16 +181,17 @@ SimilarKey = tuple[str, int]
 # Built once: two fresh ``aliased(Service)`` per call made SQLAlchemy re-adapt every column of
 # the self-join on each request (3.4 ms of CPU per call, a cross-subgraph query pays it once;
 # docs/performance.md). The ids are an expanding bind parameter, so the statement and its
-# compiled form are reused as they are.
-_BASE = aliased(Service, name="base")
-_CANDIDATE = aliased(Service, name="candidate")
+# compiled form are reused as they are. Aliases of the table, not of the entity: the rows
+# are plain values, and an ORM alias sent the statement through the ORM's execution path.
+_base = Service.__table__.alias("base")
+_candidate = Service.__table__.alias("candidate")
 _SIMILAR_CANDIDATES = (
-    select(_BASE.id, _BASE.tags, _CANDIDATE.id, _CANDIDATE.tags, _CANDIDATE.created_at)
-    .join(_CANDIDATE, _CANDIDATE.category == _BASE.category)
+    select(_base.c.id, _base.c.tags, _candidate.c.id, _candidate.c.tags, _candidate.c.created_at)
+    .join(_candidate, _candidate.c.category == _base.c.category)
     .where(
-        _BASE.id.in_(bindparam("ids", expanding=True)),
-        _CANDIDATE.id != _BASE.id,
-        _CANDIDATE.status.in_([s.value for s in LISTED_STATUSES]),
+        _base.c.id.in_(bindparam("ids", expanding=True)),
+        _candidate.c.id != _base.c.id,
+        _candidate.c.status.in_([s.value for s in LISTED_STATUSES]),
     )
 )
 
