@@ -64,6 +64,7 @@ class RequestDB:
 
 
 M = TypeVar("M")
+R = TypeVar("R")
 
 
 def rows_by_unique_key(
@@ -74,13 +75,7 @@ def rows_by_unique_key(
     # Built once, the keys bound at execution: a statement per batch costs its cache key
     # (≈ 40 µs), and even ``params()`` clones the statement and computes it again (≈ 20 µs).
     statement = select(model).where(column.in_(bindparam("keys", expanding=True)))
-
-    async def load(db: RequestDB, keys: Sequence[str]) -> list[M | None]:
-        rows = await db.scalars(statement, {"keys": sorted(set(keys))})
-        found = {getattr(row, column.key): row for row in rows}
-        return [found.get(key) for key in keys]
-
-    return load
+    return _in_key_order(lambda db, keys: db.scalars(statement, {"keys": keys}), column.key)
 
 
 def records_by_unique_key(
@@ -88,10 +83,14 @@ def records_by_unique_key(
 ) -> Callable[[RequestDB, Sequence[str]], Awaitable[list[Row[Any] | None]]]:
     """``rows_by_unique_key`` for reads: Core rows of ``table`` (persistence/models/records.py)."""
     statement = select(table).where(table.c[key].in_(bindparam("keys", expanding=True)))
+    return _in_key_order(lambda db, keys: db.rows(statement, {"keys": keys}), key)
 
-    async def load(db: RequestDB, keys: Sequence[str]) -> list[Row[Any] | None]:
-        rows = await db.rows(statement, {"keys": sorted(set(keys))})
-        found = {getattr(row, key): row for row in rows}
+
+def _in_key_order(
+    fetch: Callable[[RequestDB, list[str]], Awaitable[Sequence[R]]], key: str
+) -> Callable[[RequestDB, Sequence[str]], Awaitable[list[R | None]]]:
+    async def load(db: RequestDB, keys: Sequence[str]) -> list[R | None]:
+        found = {getattr(row, key): row for row in await fetch(db, sorted(set(keys)))}
         return [found.get(k) for k in keys]
 
     return load

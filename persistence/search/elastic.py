@@ -196,7 +196,7 @@ class ElasticsearchIndex:
         ``prefix_length: 1``: a fuzzy word keeps its first letter, as SQLite's near-miss search
         assumes (the first letter is rarely the mistyped one). Without it, every field's whole
         term dictionary was walked for each unknown word: the typo shape's first-time p95
-        through GraphQL was 32–35 ms, a third above the other shapes'."""
+        through GraphQL was 32 to 35 ms, a third above the other shapes'."""
         if not words:
             return None
         known = await self.known_words(words)
