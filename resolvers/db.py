@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 T = TypeVar("T")
+# A Core row of any columns (read by attribute: persistence/models/records.py).
+AnyRow = Row[*tuple[Any, ...]]
 
 
 class RequestDB:
@@ -33,7 +35,7 @@ class RequestDB:
         async with self.lock:
             return (await self.session.scalars(statement, params)).all()
 
-    async def rows(self, statement: Any, params: Any = None) -> Sequence[Row[Any]]:
+    async def rows(self, statement: Any, params: Any = None) -> Sequence[AnyRow]:
         """A Core statement's rows (``persistence/models/records.py``)."""
         async with self.lock:
             return (await self.session.execute(statement, params)).all()
@@ -80,7 +82,7 @@ def rows_by_unique_key(
 
 def records_by_unique_key(
     table: FromClause, key: str
-) -> Callable[[RequestDB, Sequence[str]], Awaitable[list[Row[Any] | None]]]:
+) -> Callable[[RequestDB, Sequence[str]], Awaitable[list[AnyRow | None]]]:
     """``rows_by_unique_key`` for reads: Core rows of ``table`` (persistence/models/records.py)."""
     statement = select(table).where(table.c[key].in_(bindparam("keys", expanding=True)))
     return _in_key_order(lambda db, keys: db.rows(statement, {"keys": keys}), key)

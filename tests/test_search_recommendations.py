@@ -38,6 +38,29 @@ async def test_similar_services_share_the_category(seeded_client: httpx.AsyncCli
     assert "lexica-embed-small" not in {s["slug"] for s in similar}
 
 
+async def test_similar_ranks_listed_services_by_shared_tags_then_newest(
+    seeded_client: httpx.AsyncClient,
+):
+    services = await _ids_by_slug(seeded_client)
+    base = services["lexica-embed-small"]
+    peers = [s for s in services.values() if s.category == base.category and s is not base]
+    # One peer leaves the listing: it must not be recommended any more.
+    suspended = peers[0]
+    async with runtime_of(seeded_client).session_factory() as session, session.begin():
+        row = await session.get(Service, suspended.id)
+        assert row is not None
+        row.status = ServiceStatus.SUSPENDED
+    listed = [p for p in peers[1:] if p.status in (ServiceStatus.ACTIVE, ServiceStatus.DEPRECATED)]
+    expected = sorted(
+        listed, key=lambda p: (-len(set(p.tags) & set(base.tags)), -p.created_at.timestamp(), p.id)
+    )
+    assert len(expected) >= 3
+    body = await gql(
+        seeded_client, '{ service(slug: "lexica-embed-small") { similar(first: 50) { slug } } }'
+    )
+    assert [s["slug"] for s in body["data"]["service"]["similar"]] == [p.slug for p in expected]
+
+
 async def _calls(
     client: httpx.AsyncClient, service: Service, consumer_id: str, at: datetime, n: int
 ):
