@@ -42,7 +42,7 @@ async def test_similar_ranks_listed_services_by_shared_tags_then_newest(
     seeded_client: httpx.AsyncClient,
 ):
     services = await _ids_by_slug(seeded_client)
-    base = services["lexica-embed-small"]
+    base = services["nimbus-coder"]
     peers = [s for s in services.values() if s.category == base.category and s is not base]
     # One peer leaves the listing: it must not be recommended any more.
     suspended = peers[0]
@@ -56,7 +56,7 @@ async def test_similar_ranks_listed_services_by_shared_tags_then_newest(
     )
     assert len(expected) >= 3
     body = await gql(
-        seeded_client, '{ service(slug: "lexica-embed-small") { similar(first: 50) { slug } } }'
+        seeded_client, '{ service(slug: "nimbus-coder") { similar(first: 50) { slug } } }'
     )
     assert [s["slug"] for s in body["data"]["service"]["similar"]] == [p.slug for p in expected]
 
