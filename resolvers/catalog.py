@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 import semver
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, exists, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from graph.errors import bad_input
@@ -40,6 +41,7 @@ class Page(Generic[T]):
     has_next: bool
     has_previous: bool
     count_statement: Select[Any] | None = field(default=None, repr=False)
+    count_params: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 # Listings read Core rows of the table (persistence/models/records.py), so their clauses are
@@ -49,31 +51,74 @@ _services = Service.__table__
 _s = _services.c
 
 
-def _tags_any(db: RequestDB, tags: Sequence[str]) -> ColumnElement[bool]:
-    if db.session.bind is not None and db.session.bind.dialect.name == "postgresql":
-        return _s.tags.op("?|")(cast(list(tags), ARRAY(Text())))
-    each = func.json_each(_s.tags).table_valued("value")
-    return exists(select(1).select_from(each).where(each.c.value.in_(list(tags))))
+@dataclass(frozen=True)
+class _Shape:
+    """Which clauses a listing has. Its statements are built once per shape, with the values
+    bound at execution: building the listing and its cache key on every request cost ≈ 120 µs
+    of its ≈ 260 (docs/performance.md, "Seventh pass")."""
+
+    postgres: bool
+    categories: bool
+    provider_ids: bool
+    tags: bool
+    after: bool
 
 
-def _filter_clauses(db: RequestDB, flt: ServiceFilter) -> list[ColumnElement[bool]]:
-    statuses = flt.statuses or LISTED_STATUSES
-    clauses: list[ColumnElement[bool]] = [_s.status.in_([s.value for s in statuses])]
+@cache
+def _clauses(shape: _Shape) -> tuple[ColumnElement[bool], ...]:
+    clauses: list[ColumnElement[bool]] = [_s.status.in_(bindparam("statuses", expanding=True))]
+    if shape.categories:
+        clauses.append(_s.category.in_(bindparam("categories", expanding=True)))
+    if shape.provider_ids:
+        clauses.append(_s.provider_id.in_(bindparam("provider_ids", expanding=True)))
+    if shape.tags and shape.postgres:
+        clauses.append(_s.tags.op("?|")(bindparam("tags", type_=ARRAY(Text()))))
+    elif shape.tags:
+        each = func.json_each(_s.tags).table_valued("value")
+        tag_in = each.c.value.in_(bindparam("tags", expanding=True))
+        clauses.append(exists(select(1).select_from(each).where(tag_in)))
+    if shape.after:
+        after = tuple_(bindparam("after_name"), bindparam("after_id"))
+        clauses.append(tuple_(_s.name, _s.id) > after)
+    return tuple(clauses)
+
+
+@cache
+def _listing(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
+    """The page statement (``limit`` bound too) and the count statement (every page's: without
+    the cursor's clause) of a shape."""
+    page = select(_services).where(*_clauses(shape)).order_by(_s.name, _s.id)
+    whole = _clauses(replace(shape, after=False))
+    return (
+        page.limit(bindparam("limit")),
+        select(func.count()).select_from(_services).where(*whole),
+    )
+
+
+def _filtered(
+    db: RequestDB, flt: ServiceFilter, after: tuple[Any, ...] | None = None
+) -> tuple[tuple[ColumnElement[bool], ...], _Shape, dict[str, Any]]:
+    """The listing clauses of ``flt`` (and of a keyset cursor), their shape and their values."""
+    bind = db.session.bind
+    shape = _Shape(
+        postgres=bind is not None and bind.dialect.name == "postgresql",
+        categories=bool(flt.categories),
+        provider_ids=bool(flt.provider_ids),
+        tags=bool(flt.tags),
+        after=after is not None,
+    )
+    params: dict[str, Any] = {"statuses": [s.value for s in flt.statuses or LISTED_STATUSES]}
     if flt.categories:
-        clauses.append(_s.category.in_(flt.categories))
+        params["categories"] = list(flt.categories)
     if flt.provider_ids:
-        clauses.append(_s.provider_id.in_(flt.provider_ids))
+        params["provider_ids"] = list(flt.provider_ids)
     if flt.tags:
-        clauses.append(_tags_any(db, flt.tags))
-    return clauses
-
-
-def _after_clause(after: tuple[Any, ...] | None) -> ColumnElement[bool] | None:
-    if after is None:
-        return None
-    if len(after) != 2 or not all(isinstance(part, str) for part in after):
-        raise bad_input("Invalid cursor.", field="after")
-    return tuple_(_s.name, _s.id) > tuple_(after[0], after[1])
+        params["tags"] = list(flt.tags)
+    if after is not None:
+        if len(after) != 2 or not all(isinstance(part, str) for part in after):
+            raise bad_input("Invalid cursor.", field="after")
+        params["after_name"], params["after_id"] = after
+    return _clauses(shape), shape, params
 
 
 def service_cursor_key(service: ServiceRecord) -> list[str]:
@@ -81,20 +126,17 @@ def service_cursor_key(service: ServiceRecord) -> list[str]:
 
 
 async def list_services(db: RequestDB, flt: ServiceFilter, page: PageArgs) -> Page[ServiceRecord]:
-    clauses = _filter_clauses(db, flt)
-    after = _after_clause(page.after)
-    stmt = (
-        select(_services)
-        .where(and_(*clauses), *([after] if after is not None else []))
-        .order_by(_s.name, _s.id)
-        .limit(page.first + 1)
+    _, shape, params = _filtered(db, flt, page.after)
+    statement, count_statement = _listing(shape)
+    rows: list[ServiceRecord] = (
+        list(await db.rows(statement, {**params, "limit": page.first + 1})) if page.first else []
     )
-    rows: list[ServiceRecord] = list(await db.rows(stmt)) if page.first else []
     return Page(
         rows=rows[: page.first],
         has_next=len(rows) > page.first,
         has_previous=page.after is not None,
-        count_statement=select(func.count()).select_from(_services).where(and_(*clauses)),
+        count_statement=count_statement,
+        count_params={k: v for k, v in params.items() if not k.startswith("after_")},
     )
 
 
@@ -113,8 +155,9 @@ async def list_providers(db: RequestDB, page: PageArgs) -> Page[Provider]:
     )
 
 
-async def count(db: RequestDB, statement: Select[Any]) -> int:
-    return int(await db.scalar(statement) or 0)
+async def count(db: RequestDB, page: Page[Any]) -> int:
+    assert page.count_statement is not None
+    return int(await db.scalar(page.count_statement, page.count_params) or 0)
 
 
 # --- batch functions behind the DataLoaders (one statement per batch) ---------------------
@@ -184,10 +227,7 @@ async def services_page_by_provider(
         groups[(first, after)].add(provider_id)
     results: dict[ProviderServicesKey, Page[ServiceRecord]] = {}
     for (first, after), provider_ids in groups.items():
-        clauses = _filter_clauses(db, ServiceFilter(provider_ids=tuple(provider_ids)))
-        after_clause = _after_clause(after)
-        if after_clause is not None:
-            clauses.append(after_clause)
+        clauses, _, params = _filtered(db, ServiceFilter(provider_ids=tuple(provider_ids)), after)
         numbered = (
             select(
                 _services,
@@ -201,7 +241,8 @@ async def services_page_by_provider(
         rows = await db.rows(
             select(numbered)
             .where(numbered.c.rn <= first + 1)
-            .order_by(numbered.c.provider_id, numbered.c.rn)
+            .order_by(numbered.c.provider_id, numbered.c.rn),
+            params,
         )
         by_provider: dict[str, list[ServiceRecord]] = defaultdict(list)
         for row in rows:
@@ -215,9 +256,9 @@ async def services_page_by_provider(
 
 
 async def service_counts_by_provider(db: RequestDB, provider_ids: Sequence[str]) -> list[int]:
-    clauses = _filter_clauses(db, ServiceFilter(provider_ids=tuple(provider_ids)))
+    clauses, _, params = _filtered(db, ServiceFilter(provider_ids=tuple(provider_ids)))
     result = await db.execute(
-        select(_s.provider_id, func.count()).where(*clauses).group_by(_s.provider_id)
+        select(_s.provider_id, func.count()).where(*clauses).group_by(_s.provider_id), params
     )
     counts = {provider_id: n for provider_id, n in result.all()}
     return [int(counts.get(i, 0)) for i in provider_ids]

@@ -40,9 +40,9 @@ class RequestDB:
         async with self.lock:
             return (await self.session.execute(statement, params)).all()
 
-    async def scalar(self, statement: Any) -> Any:
+    async def scalar(self, statement: Any, params: Any = None) -> Any:
         async with self.lock:
-            return await self.session.scalar(statement)
+            return await self.session.scalar(statement, params)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

@@ -46,9 +46,7 @@ class Query:
         page = await catalog.list_services(
             db, (filter or ServiceFilter()).to_domain(), page_args(first, after)
         )
-        statement = page.count_statement
-        assert statement is not None
-        return ServiceConnection.from_page(page, lambda: catalog.count(db, statement))
+        return ServiceConnection.from_page(page, lambda: catalog.count(db, page))
 
     @strawberry.field(description="One provider by id or slug; null when there is none.")
     async def provider(
@@ -72,12 +70,8 @@ class Query:
             ProviderEdge(cursor=encode_cursor([r.name, r.id]), node=Provider.from_model(r))
             for r in page.rows
         ]
-        statement = page.count_statement
-        assert statement is not None
         return ProviderConnection(
-            edges=edges,
-            page_info=page_info_for(page, edges),
-            count=lambda: catalog.count(db, statement),
+            edges=edges, page_info=page_info_for(page, edges), count=lambda: catalog.count(db, page)
         )
 
     @strawberry.field(description="The catalog's service categories.")
