@@ -4,9 +4,10 @@
   Python name, also when the GraphQL name differs;
 * a list of another subgraph's key-only stubs is materialised with one entity-loader call
   for the whole list, null entries kept in place;
-* plain scalar and enum fields are completed directly (graph/look_ahead.py): the same values,
-  and the same errors for values their type rejects, as graphql-core's full completion; a
-  field middleware still sees every field.
+* plain scalar and enum fields are completed directly (graph/look_ahead.py), and an object
+  whose selected fields are all such leaves in one pass: the same values, and the same errors
+  for values their type rejects, as graphql-core's full completion; a field middleware still
+  sees every field.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import strawberry
+from graphql.execution.executor import Executor
 from strawberry.extensions import SchemaExtension
 
 from graph.composition import ComposedSchema, Subgraph
@@ -126,6 +129,27 @@ async def test_plain_leaves_complete_as_graphql_core_does() -> None:
             }
         }
     )
+
+
+async def test_an_object_of_plain_leaves_is_completed_in_one_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    executed: list[str] = []
+    execute_fields = Executor.execute_fields
+
+    def spy(self: Executor, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
+        executed.append(parent_type.name)
+        return execute_fields(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(Executor, "execute_fields", spy)
+    composed = await _schema([]).execute("query($id: ID!) " + LEAVES, variable_values={"id": "1"})
+    assert composed.errors is None
+    assert executed == ["Query"]  # the item's fields without graphql-core's field loop
+    # A field that is not a plain leaf (__typename) sends the object the full way.
+    executed.clear()
+    result = await _schema([]).execute('{ item(id: "1") { __typename rank } }')
+    assert result.data == {"item": {"__typename": "Item", "rank": 1}}
+    assert executed == ["Query", "Item"]
 
 
 async def test_values_their_type_rejects_fail_as_graphql_core_reports_them() -> None:
