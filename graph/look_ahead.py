@@ -147,6 +147,18 @@ def _plain_leaf_value(source: Any, leaf: PlainLeaf) -> Any:
     return Undefined if serialized is None else serialized
 
 
+def _completed_leaves(source: Any, plan: list[tuple[str, PlainLeaf]]) -> Any:
+    """An object of plain leaves completed in one loop, or ``Undefined`` to complete it in
+    full (a leaf that needs graphql-core's handling)."""
+    completed = {}
+    for key, leaf in plan:
+        value = _plain_leaf_value(source, leaf)
+        if value is Undefined:
+            return Undefined
+        completed[key] = value
+    return completed
+
+
 class LookAheadExecutor(FanOutExecutor):
     """The composed schema's executor: FanOutExecutor (every served schema runs it), plus the
     look-ahead when completing lists of objects."""
@@ -174,14 +186,69 @@ class LookAheadExecutor(FanOutExecutor):
         # serialise, an exception) goes the full way, which reports it as it always did.
         if self._leaves_direct:
             field = parent_type.fields.get(field_details_list[0].node.name.value)
-            leaf = field.extensions.get(PLAIN_LEAF) if field is not None else None
+            extensions = field.extensions if field is not None else {}
+            leaf = extensions.get(PLAIN_LEAF)
             if leaf is not None:
                 value = _plain_leaf_value(source, leaf)
+                if value is not Undefined:
+                    return value
+            elif field is not None and BATCH in extensions and self._store:
+                value = self._completed_prefetch(field.type, field_details_list, source)
                 if value is not Undefined:
                     return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+    def _completed_prefetch(
+        self, field_type: GraphQLOutputType, field_details_list: FieldDetailsList, source: Any
+    ) -> Any:
+        """A batch field's prefetched value, completed here when it is an object (or a list of
+        objects) of plain leaves: what its resolver would return (``prefetchable``), without
+        the resolve info, arguments, resolver call and completion graphql-core spends on it.
+        ``Undefined`` for anything else (no value, a null the type forbids), which then goes
+        the full way."""
+        hit = self._store.get((id(source), id(field_details_list[0].node)))
+        if (
+            hit is None
+            or hit[0] is not source
+            or hit[1] is not self.context_value
+            or hit[2] is not self.root_value
+        ):
+            return Undefined
+        value, nullable = hit[3], get_nullable_type(field_type)
+        if value is None:
+            return Undefined if nullable is not field_type else None
+        if isinstance(nullable, GraphQLList):
+            item_type = nullable.of_type
+            items = get_nullable_type(item_type)
+            if not isinstance(items, GraphQLObjectType) or not isinstance(value, list):
+                return Undefined
+            plan = self._object_leaf_plan(items, field_details_list)
+            if plan is None:
+                return Undefined
+            completed: list[Any] = []
+            for item in value:
+                if item is None:
+                    if items is not item_type:
+                        return Undefined
+                    completed.append(None)
+                    continue
+                done = _completed_leaves(item, plan)
+                if done is Undefined:
+                    return Undefined
+                completed.append(done)
+            return completed
+        if isinstance(nullable, GraphQLObjectType):
+            plan = self._object_leaf_plan(nullable, field_details_list)
+            return Undefined if plan is None else _completed_leaves(value, plan)
+        return Undefined
+
+    def _object_leaf_plan(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> list[tuple[str, PlainLeaf]] | None:
+        # An ``is_type_of`` check needs the resolve info this path does not build.
+        return None if object_type.is_type_of else self._leaf_plan(object_type, field_details_list)
 
     def collect_and_execute_subfields(
         self,
@@ -197,13 +264,8 @@ class LookAheadExecutor(FanOutExecutor):
         # Anything unusual goes the full way, as for a single plain leaf.
         leaves = self._leaf_plan(return_type, field_details_list) if self._leaves_direct else None
         if leaves is not None:
-            completed = {}
-            for key, leaf in leaves:
-                value = _plain_leaf_value(result, leaf)
-                if value is Undefined:
-                    break
-                completed[key] = value
-            else:
+            completed = _completed_leaves(result, leaves)
+            if completed is not Undefined:
                 return completed
         return super().collect_and_execute_subfields(
             return_type, field_details_list, path, result, position_context

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import strawberry
 from graphql import GraphQLField, GraphQLObjectType, GraphQLString
+from graphql.execution.executor import Executor
 from strawberry.permission import BasePermission
 
 from graph.composition import ComposedSchema, CompositionError, Subgraph
@@ -191,6 +192,38 @@ async def test_batch_forms_run_once_per_list_with_the_same_result() -> None:
     assert len(per_object.single) == 8
     # The other subgraph's stubs are materialised with one owner load for the whole list.
     assert calls.loads == [["2", "3"]]
+
+
+async def test_prefetched_objects_of_plain_leaves_complete_as_graphql_core_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    query = """{ items(ids: ["1", "3", "4"]) { edges { node {
+        next { id label } neighbours { id label }
+    } } } }"""
+    resolved: list[str] = []
+    execute_field = Executor.execute_field
+
+    def spy(self: Executor, parent_type: Any, source: Any, details: Any, *args: Any) -> Any:
+        resolved.append(details[0].node.name.value)
+        return execute_field(self, parent_type, source, details, *args)
+
+    monkeypatch.setattr(Executor, "execute_field", spy)
+    data, errors, _ = await _run(LookAheadExecutor, query)
+    fast = list(resolved)
+    resolved.clear()
+    assert (data, errors) == (await _run(FanOutExecutor, query))[:2]
+    assert [e["node"]["next"] for e in data["items"]["edges"]] == [
+        {"id": "2", "label": "two"},
+        {"id": "4", "label": "four"},
+        None,  # nullable: no item 5
+    ]
+    assert data["items"]["edges"][0]["node"]["neighbours"] == [
+        {"id": "2", "label": "two"},
+        {"id": "3", "label": "three"},
+    ]
+    # Completed from the prefetched values, without graphql-core's field execution.
+    assert "next" not in fast and "neighbours" not in fast
+    assert "next" in resolved and "neighbours" in resolved
 
 
 async def test_batch_fields_beneath_a_prefetched_list_load_once_per_level() -> None:
