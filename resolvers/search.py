@@ -197,18 +197,20 @@ async def similar_services(db: RequestDB, keys: Sequence[SimilarKey]) -> list[li
     """Ids of services like each given one: listed services of the same category, most shared
     tags first, then newest first. One statement for all keys."""
     rows = await db.rows(_SIMILAR_POOL, {"ids": sorted({service_id for service_id, _ in keys})})
-    tags: dict[str, tuple[str, set[str]]] = {}
+    # Each read service's category and tags; the listed ones, per category, as candidates.
+    seen: dict[str, tuple[str, set[str]]] = {}
     listed: dict[str, list[tuple[str, set[str], float]]] = defaultdict(list)
-    for service_id, category, service_tags, created_at, status in rows:
-        tags[service_id] = (category, set(service_tags))
+    for service_id, category, tag_list, created_at, status in rows:
+        tags = set(tag_list)
+        seen[service_id] = (category, tags)
         if status in LISTED_STATUSES:
-            listed[category].append((service_id, tags[service_id][1], -created_at.timestamp()))
+            listed[category].append((service_id, tags, -created_at.timestamp()))
     similar: list[list[str]] = []
     for service_id, first in keys:
-        if service_id not in tags:
+        if service_id not in seen:
             similar.append([])
             continue
-        category, own = tags[service_id]
+        category, own = seen[service_id]
         ranked = sorted(
             (-len(own & theirs), newest, candidate)
             for candidate, theirs, newest in listed[category]

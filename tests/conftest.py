@@ -73,11 +73,7 @@ async def _postgres_migrated() -> str:
     """The test PostgreSQL database, emptied and migrated once per run."""
     if "postgres" not in _prepared:
         url = service_url("MARKETPLACE_TEST_DATABASE_URL")
-        engine = create_engine(url)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
+        await _empty_public_schema(url)
         await upgrade(url)
         _prepared["postgres"] = url
     return str(_prepared["postgres"])
@@ -98,12 +94,16 @@ async def empty_postgres_database(suffix: str) -> str:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
     url = test_url.set(database=name).render_as_string(False)
+    await _empty_public_schema(url)
+    return url
+
+
+async def _empty_public_schema(url: str) -> None:
     engine = create_engine(url)
     async with engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
-    return url
 
 
 async def _truncate_postgres(url: str) -> None:
